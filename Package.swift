@@ -1,0 +1,38 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Kiln",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Kiln", targets: ["Kiln"]),
+        .library(name: "KilnTestSupport", targets: ["KilnTestSupport"]),
+        .executable(name: "kiln", targets: ["KilnCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // OpenBLAS through pkg-config; Debian: `apt-get install libopenblas-dev`.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // The core runtime: depends on nothing but the toolchain and OpenBLAS.
+        .target(name: "Kiln", dependencies: ["CBLAS"]),
+        .target(name: "KilnTestSupport", dependencies: ["Kiln"]),
+        .executableTarget(
+            name: "KilnCLI",
+            dependencies: [
+                "Kiln",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "KilnTests",
+            dependencies: ["Kiln", "KilnTestSupport"],
+            resources: []
+        ),
+    ]
+)

@@ -1,0 +1,65 @@
+/// What an operator learns about one input during type inference: its type when known, and its
+/// value when it is a constant (an initializer or a folded value), as Reshape's shape input often is.
+package struct InferenceInput: Sendable {
+    /// Nil when the type is not known.
+    package var type: TensorType?
+    package var constant: Tensor?
+    /// False for an omitted optional input (empty name in the node).
+    package var isPresent: Bool
+
+    package init(type: TensorType?, constant: Tensor? = nil, isPresent: Bool = true) {
+        self.type = type
+        self.constant = constant
+        self.isPresent = isPresent
+    }
+
+    package static let absent = InferenceInput(type: nil, constant: nil, isPresent: false)
+}
+
+/// An error raised by an operator; the graph and session layers add the node's name and op type.
+package struct OperatorError: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    package init(_ message: String) { self.message = message }
+    package var description: String { message }
+}
+
+/// One ONNX operator: its attributes, validation, type inference and evaluation, in one file each
+/// (see Docs/OPERATORS.md for the list and limits).
+///
+/// An operator value is created once per node when a session is compiled, so attribute parsing and
+/// validation happen once; `run` is then called for every inference and must be safe to call from
+/// many threads at once (operators are immutable values).
+package protocol Operator: Sendable {
+    /// The ONNX op type this implements, e.g. `"Relu"`.
+    static var opType: String { get }
+
+    /// Parses and validates the node's attributes and input/output counts.
+    /// - Parameters:
+    ///   - node: The node (attributes, input and output names).
+    ///   - opset: The default-domain opset of the graph; selects between semantics that changed.
+    init(node: Node, opset: Int) throws
+
+    /// Output types from input types. Dims that cannot be known statically get fresh symbols from
+    /// `symbols`.
+    func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType]
+
+    /// Computes the outputs. `inputs[i]` is nil for an omitted optional input. Inputs have been
+    /// checked against the declared types by the session; kernels still check what depends on values.
+    func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor]
+}
+
+/// Mints fresh symbolic dims (`unk_0`, `unk_1`, ...) for sizes inference cannot know.
+package struct SymbolGenerator: Sendable {
+    private var next = 0
+    package init() {}
+    package mutating func fresh() -> Dim {
+        defer { next += 1 }
+        return .symbolic("unk_\(next)")
+    }
+}
+
+extension Operator {
+    /// Values of outputs knowable before any input arrives (e.g. `Shape` of a fully static shape),
+    /// beyond the generic folding of nodes whose inputs are all constant. Default: none.
+    package func staticOutputs(_ inputs: [InferenceInput]) -> [Tensor]? { nil }
+}

@@ -1,0 +1,5 @@
+extension OperatorRegistry {
+    static let elementwiseOperators: [any Operator.Type] = [
+        Relu.self,
+    ]
+}

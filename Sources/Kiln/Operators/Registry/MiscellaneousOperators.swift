@@ -1,0 +1,5 @@
+extension OperatorRegistry {
+    static let miscellaneousOperators: [any Operator.Type] = [
+        Identity.self,
+    ]
+}

@@ -1,0 +1,4 @@
+extension OperatorRegistry {
+    static let neuralNetworkOperators: [any Operator.Type] = [
+    ]
+}

@@ -1,0 +1,4 @@
+extension OperatorRegistry {
+    static let shapeOperators: [any Operator.Type] = [
+    ]
+}

@@ -1,0 +1,40 @@
+import Dispatch
+
+/// What a kernel may use while it runs: the intra-op parallelism of the session.
+///
+/// One context is shared by all concurrent runs of a session; it holds no per-run state.
+package final class ExecutionContext: Sendable {
+    /// Number of threads a kernel may use for one operation.
+    package let threads: Int
+
+    package init(threads: Int) {
+        self.threads = max(1, threads)
+    }
+
+    /// Splits `0..<count` into contiguous chunks of at least `minimumChunk` items and runs `body` on
+    /// them, in parallel when the session has more than one thread and the work is large enough.
+    package func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let chunks = min(threads, max(1, count / max(minimumChunk, 1)))
+        if chunks <= 1 {
+            body(0..<count)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            // The chunks are disjoint and concurrentPerform returns only when all are done, so sharing
+            // the non-Sendable closure across its workers is sound.
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let start = count * chunk / chunks
+                let end = count * (chunk + 1) / chunks
+                shared.value(start..<end)
+            }
+        }
+    }
+}
+
+/// Carries a value across a concurrency boundary the compiler cannot prove safe; each use says why.
+package struct UncheckedSendable<Value>: @unchecked Sendable {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,57 @@
+/// Errors about tensor shapes and element counts.
+public enum ShapeError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A dimension was negative.
+    case negativeDimension(shape: [Int])
+    /// The element count or byte count does not fit in an `Int`.
+    case overflow(shape: [Int])
+    /// The number of scalars given does not match the shape.
+    case scalarCountMismatch(shape: [Int], expected: Int, actual: Int)
+    /// A typed accessor was used with the wrong element type.
+    case dtypeMismatch(expected: DType, actual: DType)
+
+    public var description: String {
+        switch self {
+        case .negativeDimension(let shape): return "shape \(shape) has a negative dimension"
+        case .overflow(let shape): return "shape \(shape) is too large: its size overflows"
+        case .scalarCountMismatch(let shape, let expected, let actual):
+            return "shape \(shape) needs \(expected) scalars, got \(actual)"
+        case .dtypeMismatch(let expected, let actual):
+            return "tensor holds \(actual), not \(expected)"
+        }
+    }
+}
+
+/// Shape helpers shared by tensors, the format reader and the kernels.
+public enum ShapeArithmetic {
+    /// Product of the dims, checked for negative dims and overflow.
+    public static func elementCount(_ shape: [Int]) throws(ShapeError) -> Int {
+        var count = 1
+        for dim in shape {
+            guard dim >= 0 else { throw .negativeDimension(shape: shape) }
+            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+            guard !overflow else { throw .overflow(shape: shape) }
+            count = product
+        }
+        return count
+    }
+
+    /// Bytes needed for `shape` of `dtype`, checked for overflow.
+    public static func byteCount(_ shape: [Int], dtype: DType) throws(ShapeError) -> Int {
+        let count = try elementCount(shape)
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+        guard !overflow else { throw .overflow(shape: shape) }
+        return bytes
+    }
+
+    /// Row-major strides in elements.
+    @inlinable
+    public static func strides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var running = 1
+        for axis in stride(from: shape.count - 1, through: 0, by: -1) {
+            strides[axis] = running
+            running &*= shape[axis]
+        }
+        return strides
+    }
+}

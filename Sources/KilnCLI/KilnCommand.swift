@@ -1,0 +1,12 @@
+import ArgumentParser
+import Kiln
+
+@main
+struct KilnCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kiln",
+        abstract: "Convert, inspect, run, benchmark and serve Kiln models.",
+        version: KilnVersion.current,
+        subcommands: []
+    )
+}
