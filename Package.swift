@@ -7,10 +7,14 @@ let package = Package(
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
         .library(name: "KilnTestSupport", targets: ["KilnTestSupport"]),
+        .library(name: "KilnServing", targets: ["KilnServing"]),
         .executable(name: "kiln", targets: ["KilnCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // OpenBLAS through pkg-config; Debian: `apt-get install libopenblas-dev`.
@@ -22,6 +26,16 @@ let package = Package(
         // The core runtime: depends on nothing but the toolchain and OpenBLAS.
         .target(name: "Kiln", dependencies: ["CBLAS"]),
         .target(name: "KilnTestSupport", dependencies: ["Kiln"]),
+        // Model store and embeddable server: batching, back-pressure, version swaps, metrics.
+        .target(
+            name: "KilnServing",
+            dependencies: [
+                "Kiln",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "KilnCLI",
             dependencies: [
@@ -33,6 +47,15 @@ let package = Package(
             name: "KilnTests",
             dependencies: ["Kiln", "KilnTestSupport"],
             resources: []
+        ),
+        .testTarget(
+            name: "KilnServingTests",
+            dependencies: [
+                "Kiln",
+                "KilnServing",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
         ),
     ]
 )
