@@ -53,6 +53,7 @@ let package = Package(
             dependencies: [
                 "Kiln",
                 "KilnServing",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]

@@ -1,6 +1,6 @@
 import Foundation
 import Kiln
-@testable import KilnServing
+import KilnServing
 import Testing
 
 @Suite struct ModelStoreTests {

@@ -59,6 +59,12 @@ public struct LabelStatus: Sendable, Hashable {
     /// The version serving `.label(label)` requests: `target` once it is ready, otherwise the version
     /// the label served before; nil when none is.
     public var serving: Int?
+
+    public init(label: String, target: Int, serving: Int?) {
+        self.label = label
+        self.target = target
+        self.serving = serving
+    }
 }
 
 /// A served model: its versions, labels and queue.

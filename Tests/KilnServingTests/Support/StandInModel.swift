@@ -1,6 +1,8 @@
 import Foundation
 import Kiln
 import KilnServing
+import Logging
+import Metrics
 
 /// A stand-in model file used until `.kiln` writing (`Model.write(to:)`) and reading
 /// (`Model(contentsOf:)`) are on this branch: a small JSON description from which the loader builds a
@@ -158,4 +160,17 @@ func sampleInput(rows: Int, features: Int, seed: Int) throws -> Tensor {
 /// What `Relu` must give, computed independently of Kiln.
 func relu(_ tensor: Tensor) throws -> [Float] {
     try tensor.scalars(as: Float.self).map { max($0, 0) }
+}
+
+/// Builds servers for tests: no polling (tests call `reload()`), the stand-in loader, silent logs
+/// unless a logger is given.
+func makeServer(_ store: ModelStore, configuration modelConfiguration: ModelConfiguration = ModelConfiguration(),
+                gate: WorkerGate? = nil, metrics: (any MetricsFactory)? = nil, logger: Logger? = nil,
+                pollInterval: Duration? = nil) -> ModelServer {
+    var configuration = ModelServer.Configuration(
+        pollInterval: pollInterval, defaultModelConfiguration: modelConfiguration, loader: StandInModel.loader,
+        metricsFactory: metrics)
+    if let gate { configuration.hooks = gate.hooks }
+    return ModelServer(store: store, configuration: configuration,
+                       logger: logger ?? Logger(label: "kiln.serving.tests", factory: { _ in SwiftLogNoOpLogHandler() }))
 }
