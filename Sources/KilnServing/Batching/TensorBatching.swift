@@ -1,13 +1,13 @@
 import Kiln
 
 /// Stacks tensors along axis 0 and splits them back, by whole rows of bytes.
-enum TensorBatching {
-    struct Mismatch: Error, CustomStringConvertible {
-        let description: String
+package enum TensorBatching {
+    package struct Mismatch: Error, CustomStringConvertible {
+        package let description: String
     }
 
     /// Concatenates `parts` along axis 0. All parts have the same dtype and the same dims after axis 0.
-    static func stack(_ parts: [Tensor]) throws -> Tensor {
+    package static func stack(_ parts: [Tensor]) throws -> Tensor {
         guard let first = parts.first else { throw Mismatch(description: "nothing to stack") }
         if parts.count == 1 { return first }
         guard first.rank >= 1 else { throw Mismatch(description: "cannot stack rank-0 tensors") }
@@ -34,7 +34,7 @@ enum TensorBatching {
     }
 
     /// Splits `tensor` along axis 0 into consecutive pieces of `rows[i]` rows each.
-    static func split(_ tensor: Tensor, rows: [Int]) throws -> [Tensor] {
+    package static func split(_ tensor: Tensor, rows: [Int]) throws -> [Tensor] {
         let total = rows.reduce(0, +)
         guard tensor.rank >= 1, tensor.shape[0] == total else {
             throw Mismatch(description: "output \(tensor.dtype)\(tensor.shape) does not have the batch's \(total) rows on axis 0")
