@@ -19,7 +19,8 @@ Usage:
     PY=$(bash Scripts/python-env.sh)
     $PY Scripts/python/make_fixtures.py                 # all fixtures into Fixtures/
     $PY Scripts/python/make_fixtures.py --only encoder  # one fixture
-    $PY Scripts/python/make_fixtures.py --out /tmp/fx   # somewhere else (e.g. to diff with git's copy)
+    $PY Scripts/python/make_fixtures.py --out /tmp/fx   # somewhere else
+    $PY Scripts/python/make_fixtures.py --check         # exit 1 if Fixtures/ differs from a fresh build
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import argparse
 import math
 import shutil
 import sys
+import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -766,13 +768,33 @@ def write_fixture(fixture: Fixture, out_root: Path) -> tuple[list[SetResult], di
     return results, sizes
 
 
+def same_tree(left: Path, right: Path) -> bool:
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()} if root.is_dir() else {}
+    return files(left) == files(right)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "Fixtures", help="output root (default: Fixtures/)")
     parser.add_argument("--only", action="append", choices=sorted(FIXTURES), help="fixture(s) to build")
+    parser.add_argument("--check", action="store_true",
+                        help="build into a temporary folder and exit 1 unless --out already holds identical files")
     args = parser.parse_args(argv)
+    names = args.only or list(FIXTURES)
 
-    for name in args.only or list(FIXTURES):
+    if args.check:
+        with tempfile.TemporaryDirectory() as scratch:
+            for name in names:
+                write_fixture(FIXTURES[name](), Path(scratch))
+            stale = [name for name in names if not same_tree(Path(scratch) / name, args.out / name)]
+        if stale:
+            print(f"out of date in {args.out}: {', '.join(stale)} (rerun without --check)")
+            return 1
+        print(f"up to date in {args.out}: {', '.join(names)}")
+        return 0
+
+    for name in names:
         fixture = FIXTURES[name]()
         results, sizes = write_fixture(fixture, args.out)
         print(f"{name}: {sum(sizes.values()) / 1024:.1f} KiB in {args.out / name}")
