@@ -7,10 +7,12 @@ let package = Package(
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
         .library(name: "KilnTestSupport", targets: ["KilnTestSupport"]),
+        .library(name: "KilnONNX", targets: ["KilnONNX"]),
         .executable(name: "kiln", targets: ["KilnCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // OpenBLAS through pkg-config; Debian: `apt-get install libopenblas-dev`.
@@ -22,10 +24,20 @@ let package = Package(
         // The core runtime: depends on nothing but the toolchain and OpenBLAS.
         .target(name: "Kiln", dependencies: ["CBLAS"]),
         .target(name: "KilnTestSupport", dependencies: ["Kiln"]),
+        // ONNX -> Kiln graph importer. Sources/KilnONNX/Generated/ comes from
+        // Scripts/generate-onnx-protobuf.sh and is committed, so builds never need protoc.
+        .target(
+            name: "KilnONNX",
+            dependencies: [
+                "Kiln",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .executableTarget(
             name: "KilnCLI",
             dependencies: [
                 "Kiln",
+                "KilnONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -33,6 +45,14 @@ let package = Package(
             name: "KilnTests",
             dependencies: ["Kiln", "KilnTestSupport"],
             resources: []
+        ),
+        .testTarget(
+            name: "KilnONNXTests",
+            dependencies: [
+                "KilnONNX",
+                "Kiln",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
     ]
 )

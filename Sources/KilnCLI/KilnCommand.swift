@@ -7,6 +7,6 @@ struct KilnCommand: ParsableCommand {
         commandName: "kiln",
         abstract: "Convert, inspect, run, benchmark and serve Kiln models.",
         version: KilnVersion.current,
-        subcommands: []
+        subcommands: [ConvertCommand.self]
     )
 }
