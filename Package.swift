@@ -43,8 +43,12 @@ let package = Package(
         ),
         .testTarget(
             name: "KilnTests",
-            dependencies: ["Kiln", "KilnTestSupport"],
-            resources: []
+            dependencies: ["Kiln", "KilnTestSupport"]
+        ),
+        .testTarget(
+            name: "KilnConformanceTests",
+            dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"],
+            exclude: ["expected-pass.txt"]
         ),
         .testTarget(
             name: "KilnONNXTests",

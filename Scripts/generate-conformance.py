@@ -11,7 +11,7 @@ Layout (one folder per test, named like the ONNX test, e.g. `test_relu`):
         skipped.txt                       "<test name>: <reason>" per test not written, sorted
         <test name>/
             model.onnx                    the single-node model (opset and IR version as ONNX wrote them)
-            test.json                     {"name", "opset", "rtol", "atol",
+            test.json                     {"name", "operator", "opset", "rtol", "atol",
                                            "inputs":  [{"name", "file", "dtype", "shape"}, ...],
                                            "outputs": [{"name", "file", "dtype", "shape"}, ...]}
             inputs/<index>_<name>.npy     graph input <index> (0-based, in the model's input order)
@@ -127,6 +127,14 @@ def prepare(case):
     return model, input_arrays, output_arrays
 
 
+def operator_under_test(name, node_module):
+    """The op type a node test is about; an `_expanded` test belongs to the op whose function it expands."""
+    registry = getattr(node_module, "_existing_names", {})
+    base = name.split("_expanded")[0]
+    node = registry.get(name) or registry.get(base)
+    return node.op_type if node is not None else None
+
+
 def default_opset(model):
     for entry in model.opset_import:
         if entry.domain in ("", "ai.onnx"):
@@ -163,6 +171,7 @@ def main():
         onnx.save(model, os.path.join(folder, "model.onnx"))
         manifest = {
             "name": case.name,
+            "operator": operator_under_test(case.name, node),
             "opset": default_opset(model),
             "rtol": case.rtol,
             "atol": case.atol,
