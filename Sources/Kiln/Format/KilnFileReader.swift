@@ -177,10 +177,20 @@ package enum KilnFileReader {
         occupied.sort { $0.lowerBound < $1.lowerBound }
         var cursor = 0
         for range in occupied + [file.count..<file.count] {
-            if range.lowerBound > cursor, let bad = file[cursor..<range.lowerBound].firstIndex(where: { $0 != 0 }) {
+            if range.lowerBound > cursor, let bad = firstNonZeroByte(file, cursor..<range.lowerBound) {
                 throw .invalidValue(section: "padding", offset: bad, reason: "padding between sections must be zero, found \(file[bad])")
             }
             cursor = max(cursor, range.upperBound)
         }
+    }
+
+    private static func firstNonZeroByte(_ file: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
+        guard let base = file.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
+        var index = range.lowerBound
+        while index < range.upperBound {
+            if base[index] != 0 { return index }
+            index += 1
+        }
+        return nil
     }
 }
