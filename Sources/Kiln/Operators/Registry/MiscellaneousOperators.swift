@@ -1,5 +1,6 @@
 extension OperatorRegistry {
     static let miscellaneousOperators: [any Operator.Type] = [
+        Constant.self,
         Identity.self,
     ]
 }
