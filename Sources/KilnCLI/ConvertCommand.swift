@@ -31,6 +31,10 @@ struct ConvertCommand: ParsableCommand {
     // outputs against expectations; it belongs after the write, in `run()`.
 
     func run() throws {
+        try reportingErrors(convert)
+    }
+
+    private func convert() throws {
         let source = URL(fileURLWithPath: model)
         let destination = URL(fileURLWithPath: output)
         var (graph, metadata) = try ONNXImporter.importModel(contentsOf: source)
@@ -46,7 +50,7 @@ struct ConvertCommand: ParsableCommand {
         let converted = try Model(graph: graph, metadata: metadata)
 
         print(Self.summary(of: converted, from: source))
-        try writeKilnFile(converted, to: destination)
+        try converted.write(to: destination)
         print("wrote \(destination.path)")
     }
 
@@ -64,18 +68,3 @@ struct ConvertCommand: ParsableCommand {
     }
 }
 
-// TODO(lead): enable after format branch merges. Replace the body with `try model.write(to: url)`
-// (the `.kiln` writer, `extension Model { public func write(to url: URL) throws }`) and delete
-// `KilnFileWriterUnavailable`. Until then the command imports and validates, then stops here.
-/// STUB: stands in for the `.kiln` writer on branches where it does not exist yet.
-private func writeKilnFile(_ model: Model, to url: URL) throws {
-    throw KilnFileWriterUnavailable(path: url.path)
-}
-
-/// STUB error for ``writeKilnFile(_:to:)``; goes away with it.
-private struct KilnFileWriterUnavailable: Error, CustomStringConvertible {
-    var path: String
-    var description: String {
-        "the model imported and validated, but this build cannot write .kiln files yet (not writing \(path))"
-    }
-}
