@@ -7,11 +7,13 @@ let package = Package(
     products: [
         .library(name: "Kiln", targets: ["Kiln"]),
         .library(name: "KilnTestSupport", targets: ["KilnTestSupport"]),
+        .library(name: "KilnONNX", targets: ["KilnONNX"]),
         .library(name: "KilnServing", targets: ["KilnServing"]),
         .executable(name: "kiln", targets: ["KilnCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
@@ -26,6 +28,15 @@ let package = Package(
         // The core runtime: depends on nothing but the toolchain and OpenBLAS.
         .target(name: "Kiln", dependencies: ["CBLAS"]),
         .target(name: "KilnTestSupport", dependencies: ["Kiln"]),
+        // ONNX -> Kiln graph importer. Sources/KilnONNX/Generated/ comes from
+        // Scripts/generate-onnx-protobuf.sh and is committed, so builds never need protoc.
+        .target(
+            name: "KilnONNX",
+            dependencies: [
+                "Kiln",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // Model store and embeddable server: batching, back-pressure, version swaps, metrics.
         .target(
             name: "KilnServing",
@@ -40,13 +51,26 @@ let package = Package(
             name: "KilnCLI",
             dependencies: [
                 "Kiln",
+                "KilnONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "KilnTests",
-            dependencies: ["Kiln", "KilnTestSupport"],
-            resources: []
+            dependencies: ["Kiln", "KilnTestSupport"]
+        ),
+        .testTarget(
+            name: "KilnConformanceTests",
+            dependencies: ["Kiln", "KilnONNX", "KilnTestSupport"],
+            exclude: ["expected-pass.txt"]
+        ),
+        .testTarget(
+            name: "KilnONNXTests",
+            dependencies: [
+                "KilnONNX",
+                "Kiln",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
         ),
         .testTarget(
             name: "KilnServingTests",

@@ -5,8 +5,8 @@ import Kiln
 struct KilnCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kiln",
-        abstract: "Convert, inspect, run, benchmark and serve Kiln models.",
+        abstract: "Convert, inspect, run and benchmark Kiln models.",
         version: KilnVersion.current,
-        subcommands: []
+        subcommands: [ConvertCommand.self, InspectCommand.self, RunCommand.self, BenchCommand.self]
     )
 }

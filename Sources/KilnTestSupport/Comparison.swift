@@ -32,6 +32,11 @@ public struct Comparison: Sendable, CustomStringConvertible {
                 continue
             }
             if x == y { continue }  // covers equal infinities
+            if x.isInfinite || y.isInfinite {
+                // An infinity matches only itself; the tolerance formula would accept inf <= inf.
+                result.record(index, x, y)
+                continue
+            }
             let difference = abs(x - y)
             result.maxAbsoluteError = max(result.maxAbsoluteError, difference)
             if y != 0 { result.maxRelativeError = max(result.maxRelativeError, difference / abs(y)) }

@@ -10,6 +10,7 @@ extension Graph {
         let order = try topologicalOrder()
         var types: [String: TensorType] = [:]
         var constants: [String: Tensor] = [:]
+        var symbolicValues: [String: [Dim]] = [:]
         for (name, tensor) in initializers {
             types[name] = TensorType(tensor.dtype, [Dim](tensor.shape))
             constants[name] = tensor
@@ -24,7 +25,8 @@ extension Graph {
             let node = nodes[index]
             let op = try OperatorRegistry.instantiate(node, opset: opset)
             let inferenceInputs = node.inputs.map { name -> InferenceInput in
-                name.isEmpty ? .absent : InferenceInput(type: types[name], constant: constants[name])
+                name.isEmpty ? .absent : InferenceInput(type: types[name], constant: constants[name],
+                                                    symbolicValue: symbolicValues[name])
             }
             let outputTypes: [TensorType]
             do {
@@ -38,6 +40,16 @@ extension Graph {
             }
             for (name, type) in zip(node.outputs, outputTypes) where !name.isEmpty {
                 types[name] = type
+            }
+            for (name, value) in zip(node.outputs, op.symbolicValues(inferenceInputs)) where !name.isEmpty {
+                guard let value else { continue }
+                // A symbolic value whose dims all turned out fixed is simply a constant, which lets
+                // generic folding continue through operators that know nothing of symbols.
+                if let tensor = SymbolicValue.constant(value, type: types[name]) {
+                    constants[name] = tensor
+                } else {
+                    symbolicValues[name] = value
+                }
             }
             if let folded = Graph.fold(op, inferenceInputs, context: context) {
                 for (name, tensor) in zip(node.outputs, folded) where !name.isEmpty {

@@ -4,12 +4,17 @@ package struct InferenceInput: Sendable {
     /// Nil when the type is not known.
     package var type: TensorType?
     package var constant: Tensor?
+    /// For an integer tensor of rank 0 or 1 that is not a constant but whose elements are known as
+    /// dims, one `Dim` per element: e.g. `Shape` of a `[batch, seq, 384]` input is
+    /// `[batch, seq, 384]`. Lets shape arithmetic (Shape -> Gather -> Concat -> Reshape) keep symbols.
+    package var symbolicValue: [Dim]?
     /// False for an omitted optional input (empty name in the node).
     package var isPresent: Bool
 
-    package init(type: TensorType?, constant: Tensor? = nil, isPresent: Bool = true) {
+    package init(type: TensorType?, constant: Tensor? = nil, symbolicValue: [Dim]? = nil, isPresent: Bool = true) {
         self.type = type
         self.constant = constant
+        self.symbolicValue = symbolicValue
         self.isPresent = isPresent
     }
 
@@ -46,6 +51,14 @@ package protocol Operator: Sendable {
     /// Computes the outputs. `inputs[i]` is nil for an omitted optional input. Inputs have been
     /// checked against the declared types by the session; kernels still check what depends on values.
     func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor]
+
+    /// Values of outputs knowable before any input arrives (e.g. `Shape` of a fully static shape),
+    /// beyond the generic folding of nodes whose inputs are all constant. Default: none.
+    func staticOutputs(_ inputs: [InferenceInput]) -> [Tensor]?
+
+    /// Symbolic values (see ``InferenceInput/symbolicValue``) of integer outputs of rank 0 or 1, one
+    /// entry per output (nil where unknown). Default: none.
+    func symbolicValues(_ inputs: [InferenceInput]) -> [[Dim]?]
 }
 
 /// Mints fresh symbolic dims (`unk_0`, `unk_1`, ...) for sizes inference cannot know.
@@ -59,7 +72,7 @@ package struct SymbolGenerator: Sendable {
 }
 
 extension Operator {
-    /// Values of outputs knowable before any input arrives (e.g. `Shape` of a fully static shape),
-    /// beyond the generic folding of nodes whose inputs are all constant. Default: none.
     package func staticOutputs(_ inputs: [InferenceInput]) -> [Tensor]? { nil }
+
+    package func symbolicValues(_ inputs: [InferenceInput]) -> [[Dim]?] { [] }
 }

@@ -10,6 +10,10 @@ package struct Identity: Operator {
         [try ShapeInference.requireType(inputs, 0)]
     }
 
+    package func symbolicValues(_ inputs: [InferenceInput]) -> [[Dim]?] {
+        [inputs.first?.symbolicValue]
+    }
+
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
         guard let input = inputs[0] else { throw OperatorError("input is missing") }
         return [input]

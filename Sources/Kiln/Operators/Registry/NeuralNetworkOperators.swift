@@ -1,4 +1,29 @@
 extension OperatorRegistry {
     static let neuralNetworkOperators: [any Operator.Type] = [
+        // Matrix products.
+        MatMul.self,
+        Gemm.self,
+        // Convolution and pooling.
+        Conv.self,
+        MaxPool.self,
+        AveragePool.self,
+        GlobalAveragePool.self,
+        GlobalMaxPool.self,
+        // Normalization.
+        BatchNormalization.self,
+        LayerNormalization.self,
+        Softmax.self,
+        LogSoftmax.self,
+        // Reductions.
+        ReduceSum.self,
+        ReduceMean.self,
+        ReduceMax.self,
+        ReduceMin.self,
+        ReduceProd.self,
+        ReduceL1.self,
+        ReduceL2.self,
+        ReduceSumSquare.self,
+        ReduceLogSum.self,
+        ReduceLogSumExp.self,
     ]
 }

@@ -1,0 +1,212 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Float transcendental functions written so a loop over them vectorizes: straight-line arithmetic,
+/// bit manipulation instead of conversions that trap, and both sides of every branch computed then
+/// selected. A libm call per element does not vectorize, and these functions are where models such
+/// as transformers spend their non-GEMM time (Gelu, Softmax's exp, Tanh).
+///
+/// Polynomial coefficients come from `Scripts/fit_math_approximations.py` (near-minimax fits of the
+/// relative error). `ElementwiseMathTests` pins their accuracy against libm (in Double) over a dense
+/// sweep of Float bit patterns: a few ulp wherever the result is a normal number. Evaluation uses separate multiplies and adds (no `fma`): at the
+/// baseline x86-64 target an `fma` call is a library call per element.
+package enum FastMath {
+    // Cody-Waite split of ln 2: the high part has 16 significant bits, so `n * ln2High` is exact for
+    // every |n| < 256 that range reduction produces.
+    @usableFromInline static let ln2High: Float = 0.693145751953125
+    @usableFromInline static let ln2Low: Float = 1.428606765330187e-06
+    @usableFromInline static let log2e: Float = 1.442695040888963
+    // Adding 1.5 * 2^23 rounds a Float of magnitude < 2^22 to an integer held in the low mantissa bits.
+    @usableFromInline static let roundingShifter: Float = 12_582_912
+
+    /// e^x. Overflows to +inf above ~88.72, underflows through the subnormals to 0 below ~-103.97;
+    /// NaN gives NaN.
+    @inline(__always)
+    package static func exp(_ x: Float) -> Float {
+        // Beyond these bounds the result is inf or 0 anyway; clamping keeps the exponent arithmetic
+        // in range. The comparisons are false for NaN, which flows through to the result.
+        let low: Float = -104, high: Float = 89
+        let clamped = x < low ? low : (x > high ? high : x)
+        let shifted = clamped * log2e + roundingShifter
+        let n = shifted - roundingShifter
+        let r = (clamped - n * ln2High) - n * ln2Low
+        let p = 1 + (r + r * r * expPolynomial(r))
+        // 2^n in two factors, each a normal float, so subnormal and overflowing results round once.
+        let k = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: roundingShifter.bitPattern)
+        let k1 = k &>> 1
+        let k2 = k &- k1
+        let scale1 = Float(bitPattern: UInt32(bitPattern: (k1 &+ 127) &<< 23))
+        let scale2 = Float(bitPattern: UInt32(bitPattern: (k2 &+ 127) &<< 23))
+        return p * scale1 * scale2
+    }
+
+    /// Q(r) with e^r = 1 + r + r^2 Q(r) for |r| <= ln2/2.
+    @inline(__always)
+    static func expPolynomial(_ r: Float) -> Float {
+        let c0: Float = 0.4999999403953552, c1: Float = 0.1666651964187622
+        let c2: Float = 0.04166840761899948, c3: Float = 0.008368918672204018
+        let c4: Float = 0.0013814179692417383
+        return c0 + r * (c1 + r * (c2 + r * (c3 + r * c4)))
+    }
+
+    /// e^x - 1, accurate near 0 where `exp(x) - 1` cancels.
+    @inline(__always)
+    package static func expm1(_ x: Float) -> Float {
+        let small = x + x * x * expPolynomial(x)
+        let large = exp(x) - 1
+        return x.magnitude <= 0.34 ? small : large
+    }
+
+    /// Natural logarithm. 0 gives -inf, negative numbers and NaN give NaN, +inf gives +inf.
+    @inline(__always)
+    package static func log(_ x: Float) -> Float {
+        // Subnormals are scaled into the normal range so the exponent bits mean what they say.
+        let isSubnormal = x < Float.leastNormalMagnitude
+        let scaled = isSubnormal ? x * 8_388_608 : x
+        let bits = Int32(bitPattern: scaled.bitPattern)
+        // Split x = m * 2^e with m in [sqrt(1/2), sqrt(2)), so log(m) stays small and accurate.
+        let e = (bits &- 0x3F35_04F3) &>> 23
+        let m = Float(bitPattern: UInt32(bitPattern: bits &- (e &<< 23)))
+        let f = m - 1  // exact (Sterbenz)
+        // log(m) = 2 atanh(s), s = (m - 1) / (m + 1), |s| <= 0.1716.
+        let s = f / (2 + f)
+        let z = s * s
+        let c0: Float = 0.6666677594184875, c1: Float = 0.39977574348449707, c2: Float = 0.29870936274528503
+        let logM = 2 * s + s * z * (c0 + z * (c1 + z * c2))
+        let exponent = Float(e) - (isSubnormal ? 23 : 0)
+        let result = exponent * ln2High + (logM + exponent * ln2Low)
+        if x > 0 { return x == .infinity ? x : result }
+        return x == 0 ? -.infinity : .nan
+    }
+
+    /// log(1 + x), accurate for tiny x where `1 + x` rounds.
+    @inline(__always)
+    package static func log1p(_ x: Float) -> Float {
+        let w = 1 + x
+        let d = w - 1
+        // w - 1 is exact, and log(w) / (w - 1) varies slowly, so scaling by x / d undoes the
+        // rounding of 1 + x.
+        let corrected = log(w) * (x / d)
+        if x == .infinity { return x }
+        return d == 0 ? x : corrected
+    }
+
+    /// tanh(x), odd, exactly ±1 beyond |x| ~ 9.
+    @inline(__always)
+    package static func tanh(_ x: Float) -> Float {
+        let z = x * x
+        let c0: Float = -0.3333328068256378, c1: Float = 0.13331441581249237
+        let c2: Float = -0.05373971536755562, c3: Float = 0.0206390880048275
+        let c4: Float = -0.005704987328499556
+        let small = x + x * z * (c0 + z * (c1 + z * (c2 + z * (c3 + z * c4))))
+        // 1 - 2 / (e^(2|x|) + 1) has no harmful cancellation once |x| >= 0.625 (result >= 0.55).
+        let magnitude = x.magnitude
+        let large = 1 - 2 / (exp(2 * magnitude) + 1)
+        let signedLarge = Float(bitPattern: large.bitPattern | (x.bitPattern & 0x8000_0000))
+        return magnitude < 0.625 ? small : signedLarge
+    }
+
+    /// The logistic function 1 / (1 + e^-x), without overflow or cancellation on either side.
+    @inline(__always)
+    package static func sigmoid(_ x: Float) -> Float {
+        let e = exp(-x.magnitude)
+        let reciprocal = 1 / (1 + e)
+        return x < 0 ? e * reciprocal : reciprocal
+    }
+
+    /// erf(x).
+    @inline(__always)
+    package static func erf(_ x: Float) -> Float {
+        let magnitude = x.magnitude
+        let small = x * erfSmallPolynomial(x * x)
+        let large = 1 - erfcLarge(magnitude)
+        let signedLarge = Float(bitPattern: large.bitPattern | (x.bitPattern & 0x8000_0000))
+        return magnitude < erfSplit ? small : signedLarge
+    }
+
+    /// Where erf switches from its odd polynomial to 1 - erfc.
+    @usableFromInline static let erfSplit: Float = 0.9
+
+    /// P(z) with erf(x) = x P(x^2) for |x| <= 0.9.
+    @inline(__always)
+    static func erfSmallPolynomial(_ z: Float) -> Float {
+        let c0: Float = 1.128379225730896, c1: Float = -0.37612634897232056
+        let c2: Float = 0.11283715069293976, c3: Float = -0.02686050906777382
+        let c4: Float = 0.005203859880566597, c5: Float = -0.0008175644907169044
+        let c6: Float = 8.513125067111105e-05
+        return c0 + z * (c1 + z * (c2 + z * (c3 + z * (c4 + z * (c5 + z * c6)))))
+    }
+
+    /// erfc(a) for a >= 0.9 (fitted on [0.9, 10]; beyond, e^(-a^2) is 0 or subnormal):
+    /// e^(-a^2) R(t), t = 1 / (1 + a/2), R approximating the smooth erfcx.
+    @inline(__always)
+    static func erfcLarge(_ a: Float) -> Float {
+        let t = 1 / (1 + 0.5 * a)
+        let c0: Float = 3.0559938295482425e-06, c1: Float = 0.28199905157089233
+        let c2: Float = 0.28340771794319153, c3: Float = 0.23647551238536835
+        let c4: Float = 0.2282203584909439, c5: Float = -0.0879477858543396
+        let c6: Float = 0.3700050115585327, c7: Float = -0.5701600909233093
+        let c8: Float = 0.3253321349620819, c9: Float = -0.06730324029922485
+        let r = c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * (c6 + t * (c7 + t * (c8 + t * c9))))))))
+        return exp(-(a * a)) * r
+    }
+
+    /// Gelu with the exact (erf) form: x/2 (1 + erf(x / sqrt 2)). For x < 0 the factor 1 + erf is
+    /// computed as erfc directly, so it keeps relative accuracy where it is small.
+    @inline(__always)
+    package static func gelu(_ x: Float) -> Float {
+        let v = x * 0.70710678118654752
+        let magnitude = v.magnitude
+        let nearZero = 1 + v * erfSmallPolynomial(v * v)
+        let tail = erfcLarge(magnitude)
+        let onePlusErf = magnitude < erfSplit ? nearZero : (v < 0 ? tail : 2 - tail)
+        return 0.5 * x * onePlusErf
+    }
+
+    /// Gelu with the tanh approximation, x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), evaluated as
+    /// x * sigmoid(2u): the same function, without the cancellation of 1 + tanh(u) for x < 0.
+    @inline(__always)
+    package static func geluTanh(_ x: Float) -> Float {
+        let u = 0.7978845608028654 * (x + 0.044715 * (x * x * x))
+        return x * sigmoid(2 * u)
+    }
+}
+
+/// The libm versions of the ``FastMath`` functions, evaluated in Double and rounded once: the
+/// scalar references the fast functions and the operators are tested against.
+package enum ReferenceMath {
+    package static func exp(_ x: Float) -> Float { Float(libmExp(Double(x))) }
+    package static func expm1(_ x: Float) -> Float { Float(libmExpm1(Double(x))) }
+    package static func log(_ x: Float) -> Float { Float(libmLog(Double(x))) }
+    package static func log1p(_ x: Float) -> Float { Float(libmLog1p(Double(x))) }
+    package static func tanh(_ x: Float) -> Float { Float(libmTanh(Double(x))) }
+    package static func erf(_ x: Float) -> Float { Float(libmErf(Double(x))) }
+
+    package static func sigmoid(_ x: Float) -> Float {
+        let value = Double(x)
+        return Float(value >= 0 ? 1 / (1 + libmExp(-value)) : libmExp(value) / (1 + libmExp(value)))
+    }
+
+    package static func gelu(_ x: Float) -> Float {
+        let value = Double(x)
+        return Float(0.5 * value * libmErfc(-value * 0.70710678118654752))
+    }
+
+    package static func geluTanh(_ x: Float) -> Float {
+        let value = Double(x)
+        let inner = 0.7978845608028654 * (value + 0.044715 * value * value * value)
+        return Float(0.5 * value * (1 + libmTanh(inner)))
+    }
+}
+
+// File-level forwards to libm, so the `ReferenceMath` members of the same names do not shadow them.
+private func libmExp(_ x: Double) -> Double { exp(x) }
+private func libmExpm1(_ x: Double) -> Double { expm1(x) }
+private func libmLog(_ x: Double) -> Double { log(x) }
+private func libmLog1p(_ x: Double) -> Double { log1p(x) }
+private func libmTanh(_ x: Double) -> Double { tanh(x) }
+private func libmErf(_ x: Double) -> Double { erf(x) }
+private func libmErfc(_ x: Double) -> Double { erfc(x) }

@@ -1,0 +1,73 @@
+import CBLAS
+
+/// Row-major single-precision matrix products: `C = alpha * op(A) * op(B) + beta * C`.
+///
+/// The fast path is OpenBLAS `cblas_sgemm`. Call it from the thread running the operator, never from
+/// inside `parallelFor` workers: OpenBLAS already uses the session's thread count, and both pools
+/// busy at once oversubscribe the cores (see FACTS.md).
+package enum MatrixMultiplication {
+    /// `C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C[m, n]` through `cblas_sgemm`.
+    ///
+    /// Handles the sizes BLAS rejects or treats loosely: nothing happens when `m` or `n` is 0, and
+    /// `k == 0` gives `beta * C` (zeros when `beta == 0`, without reading `C`, which may be
+    /// uninitialized). With `beta == 0`, `C` is never read.
+    /// - Parameters:
+    ///   - transposeA: When true `A` is stored `[k, m]` (leading dimension `lda >= m`), else `[m, k]`.
+    ///   - transposeB: When true `B` is stored `[n, k]`, else `[k, n]`.
+    /// - Throws: ``OperatorError`` when a size does not fit BLAS's 32-bit integers.
+    package static func multiply(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) throws {
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else {
+            scaleRows(c, rows: m, columns: n, leadingDimension: ldc, by: beta)
+            return
+        }
+        // BLAS rejects leading dimensions below max(1, columns) even when they are never stepped over.
+        let minimumLDA = max(1, transposeA ? m : k)
+        let minimumLDB = max(1, transposeB ? k : n)
+        assert(lda >= minimumLDA && ldb >= minimumLDB && ldc >= n)
+        guard let m32 = Int32(exactly: m), let n32 = Int32(exactly: n), let k32 = Int32(exactly: k),
+              let lda32 = Int32(exactly: max(lda, minimumLDA)), let ldb32 = Int32(exactly: max(ldb, minimumLDB)),
+              let ldc32 = Int32(exactly: max(ldc, 1))
+        else {
+            throw OperatorError("matrix product [\(m) x \(k)] x [\(k) x \(n)] is too large for 32-bit BLAS")
+        }
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    m32, n32, k32, alpha, a, lda32, b, ldb32, beta, c, ldc32)
+    }
+
+    /// The scalar reference: a triple loop accumulating in `Double`, same contract as ``multiply``.
+    package static func reference(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        for row in 0..<m {
+            for column in 0..<n {
+                var total = 0.0
+                for inner in 0..<k {
+                    let left = transposeA ? a[inner * lda + row] : a[row * lda + inner]
+                    let right = transposeB ? b[column * ldb + inner] : b[inner * ldb + column]
+                    total += Double(left) * Double(right)
+                }
+                let previous = beta == 0 ? 0 : Double(beta) * Double(c[row * ldc + column])
+                c[row * ldc + column] = Float(Double(alpha) * total + previous)
+            }
+        }
+    }
+
+    private static func scaleRows(_ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int,
+                                  leadingDimension: Int, by factor: Float) {
+        for row in 0..<rows {
+            let line = c + row * leadingDimension
+            if factor == 0 {
+                line.update(repeating: 0, count: columns)
+            } else {
+                for column in 0..<columns { line[column] *= factor }
+            }
+        }
+    }
+}

@@ -1,0 +1,160 @@
+/// What a pooling window computes.
+package enum PoolingMode: Sendable, Equatable {
+    case maximum
+    /// Mean of the window. With `countIncludePad`, padding positions (up to the explicit end pads)
+    /// count in the divisor; without it, only input positions do.
+    case average(countIncludePad: Bool)
+}
+
+/// Pooling of one channel plane over any number of spatial axes.
+///
+/// The fast kernel pools one axis at a time (last axis first): a box window's maximum is the
+/// maximum of per-axis maxima, and its mean is the product of per-axis means because the divisor
+/// (the count of positions taken) is a product of per-axis counts. Each 1-D pass runs for every
+/// kernel tap over the contiguous range of outputs that tap can reach, so the inner loops have no
+/// bounds tests; pooling along a non-last axis vectorizes across the already pooled trailing axes.
+package enum PoolingKernels {
+    /// Floats of scratch ``pool(_:geometry:mode:output:scratch:)`` needs for one plane.
+    package static func scratchCount(_ geometry: SlidingWindowGeometry) -> Int {
+        var largest = 0
+        // After pooling axis `a` (from the last one down to 1) the plane holds inputs before `a`
+        // and outputs from `a` on; those intermediates alternate between two buffers.
+        for axis in stride(from: geometry.rank - 1, to: 0, by: -1) {
+            let volume = geometry.inputSize[0..<axis].reduce(1, *) * geometry.outputSize[axis...].reduce(1, *)
+            largest = max(largest, volume)
+        }
+        return 2 * largest
+    }
+
+    /// Pools one plane of `geometry.inputVolume` floats into `geometry.outputVolume` floats.
+    /// - Parameter scratch: At least ``scratchCount(_:)`` floats.
+    package static func pool(_ input: UnsafePointer<Float>, geometry: SlidingWindowGeometry, mode: PoolingMode,
+                             output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let rank = geometry.rank
+        guard geometry.outputVolume > 0 else { return }
+        var shape = geometry.inputSize
+        var source = input
+        let half = scratchCount(geometry) / 2
+        var useFirstBuffer = true
+        for axis in stride(from: rank - 1, through: 0, by: -1) {
+            let outer = shape[0..<axis].reduce(1, *)
+            let inner = shape[(axis + 1)...].reduce(1, *)
+            let destination = axis == 0 ? output : (useFirstBuffer ? scratch : scratch + half)
+            poolAxis(source, outer: outer, inner: inner, axis: axis, geometry: geometry, mode: mode, into: destination)
+            shape[axis] = geometry.outputSize[axis]
+            source = UnsafePointer(destination)
+            useFirstBuffer.toggle()
+        }
+    }
+
+    /// One separable pass: `[outer, inputSize[axis], inner]` to `[outer, outputSize[axis], inner]`.
+    private static func poolAxis(_ source: UnsafePointer<Float>, outer: Int, inner: Int, axis: Int,
+                                 geometry: SlidingWindowGeometry, mode: PoolingMode,
+                                 into destination: UnsafeMutablePointer<Float>) {
+        let inputLength = geometry.inputSize[axis], outputLength = geometry.outputSize[axis]
+        let kernel = geometry.kernel[axis], stride = geometry.strides[axis], dilation = geometry.dilations[axis]
+        let padBegin = geometry.padsBegin[axis], padEnd = geometry.padsEnd[axis]
+        guard outer > 0, inner > 0, outputLength > 0 else { return }
+        let isMaximum = mode == .maximum
+
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * kernel) { ranges in
+            for tap in 0..<kernel {
+                let valid = geometry.validOutputRange(axis: axis, tap: tap)
+                ranges[2 * tap] = valid.lowerBound
+                ranges[2 * tap + 1] = valid.upperBound
+            }
+            for block in 0..<outer {
+                let input = source + block * inputLength * inner
+                let output = destination + block * outputLength * inner
+                output.update(repeating: isMaximum ? -.infinity : 0, count: outputLength * inner)
+                for tap in 0..<kernel {
+                    let lower = ranges[2 * tap], upper = ranges[2 * tap + 1]
+                    let tapInput = input + (tap * dilation - padBegin) * inner
+                    if inner == 1 {
+                        if isMaximum {
+                            for position in lower..<upper {
+                                let value = tapInput[position * stride]
+                                output[position] = value > output[position] ? value : output[position]
+                            }
+                        } else {
+                            for position in lower..<upper { output[position] += tapInput[position * stride] }
+                        }
+                    } else {
+                        for position in lower..<upper {
+                            let row = output + position * inner
+                            let inputRow = tapInput + position * stride * inner
+                            if isMaximum {
+                                for column in 0..<inner {
+                                    let value = inputRow[column]
+                                    row[column] = value > row[column] ? value : row[column]
+                                }
+                            } else {
+                                for column in 0..<inner { row[column] += inputRow[column] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        guard case .average(let countIncludePad) = mode else { return }
+        let paddedLower = countIncludePad ? -padBegin : 0
+        let paddedUpper = countIncludePad ? inputLength + padEnd : inputLength
+        for position in 0..<outputLength {
+            var count = 0
+            for tap in 0..<kernel {
+                let coordinate = position * stride + tap * dilation - padBegin
+                if coordinate >= paddedLower && coordinate < paddedUpper { count += 1 }
+            }
+            // A window holding no counted position (only possible in ceil mode) averages to 0.
+            let scale: Float = count > 0 ? 1 / Float(count) : 0
+            for block in 0..<outer {
+                let row = destination + (block * outputLength + position) * inner
+                for column in 0..<inner { row[column] *= scale }
+            }
+        }
+    }
+
+    /// The scalar reference: for every output position, every tap of the window with bounds tests,
+    /// accumulating in `Double`.
+    package static func reference(_ input: UnsafePointer<Float>, geometry: SlidingWindowGeometry, mode: PoolingMode,
+                                  output: UnsafeMutablePointer<Float>) {
+        let rank = geometry.rank
+        let inputStrides = ShapeArithmetic.strides(geometry.inputSize)
+        for position in 0..<geometry.outputVolume {
+            var maximum = -Double.infinity
+            var total = 0.0
+            var count = 0
+            for tap in 0..<geometry.kernelVolume {
+                var insideInput = true, insidePadded = true
+                var offset = 0
+                var positionRemainder = position, tapRemainder = tap
+                for axis in stride(from: rank - 1, through: 0, by: -1) {
+                    let outputCoordinate = positionRemainder % geometry.outputSize[axis]
+                    positionRemainder /= geometry.outputSize[axis]
+                    let tapCoordinate = tapRemainder % geometry.kernel[axis]
+                    tapRemainder /= geometry.kernel[axis]
+                    let coordinate = outputCoordinate * geometry.strides[axis]
+                        + tapCoordinate * geometry.dilations[axis] - geometry.padsBegin[axis]
+                    if coordinate < 0 || coordinate >= geometry.inputSize[axis] { insideInput = false }
+                    if coordinate < -geometry.padsBegin[axis]
+                        || coordinate >= geometry.inputSize[axis] + geometry.padsEnd[axis] { insidePadded = false }
+                    offset += coordinate * inputStrides[axis]
+                }
+                if insideInput {
+                    let value = Double(input[offset])
+                    maximum = max(maximum, value)
+                    total += value
+                }
+                switch mode {
+                case .maximum: break
+                case .average(let countIncludePad):
+                    if countIncludePad ? insidePadded : insideInput { count += 1 }
+                }
+            }
+            switch mode {
+            case .maximum: output[position] = Float(maximum)
+            case .average: output[position] = count > 0 ? Float(total / Double(count)) : 0
+            }
+        }
+    }
+}

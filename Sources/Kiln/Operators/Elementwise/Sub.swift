@@ -1,0 +1,13 @@
+/// `Sub`: a - b, elementwise with multidirectional broadcasting, for every numeric
+/// dtype (integers wrap on overflow).
+package struct Sub: NumericBinaryOperator {
+    package static let opType = "Sub"
+
+    package init(node: Node, opset: Int) throws {
+        try node.expectArity(inputs: 2...2)
+        try rejectLegacyBroadcastAxis(node)
+    }
+
+    @inline(__always)
+    package func apply<Scalar: ElementwiseNumeric>(_ a: Scalar, _ b: Scalar) -> Scalar { Scalar.subtract(a, b) }
+}

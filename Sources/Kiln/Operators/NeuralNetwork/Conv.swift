@@ -1,0 +1,169 @@
+/// `Conv`: N-D convolution (cross-correlation) over `X [N, C, D1...Dn]` with `W [M, C/group, k1...kn]`
+/// and optional bias `B [M]`; float32.
+///
+/// Kernel choice: a depthwise convolution (group == C == M, 1 or 2 spatial axes) runs a direct
+/// kernel per plane; a pointwise one (kernel 1, stride 1, no padding) is one `sgemm` per image and
+/// group straight on the input; everything else lowers to im2col (threaded) plus `sgemm`.
+package struct Conv: Operator {
+    package static let opType = "Conv"
+
+    package let window: SlidingWindowAttributes
+    package let groups: Int
+
+    package init(node: Node, opset: Int) throws {
+        try node.expectArity(inputs: 2...3)
+        window = try SlidingWindowAttributes(node: node)
+        groups = try node.int("group", default: 1)
+        guard groups >= 1 else { throw OperatorError("group must be at least 1, got \(groups)") }
+    }
+
+    /// Checks the static shapes of X, W and B against each other and returns the kernel's spatial
+    /// dims when known.
+    private func checkShapes(input: [Dim], weights: [Dim], bias: [Dim]?) throws -> [Int]? {
+        guard input.count >= 3 else {
+            throw OperatorError("input X must have rank >= 3 ([N, C, spatial...]), has shape \(input.map(\.description))")
+        }
+        guard weights.count == input.count else {
+            throw OperatorError("weights W have rank \(weights.count) (shape \(weights.map(\.description))), input X has rank \(input.count)")
+        }
+        let spatialRank = input.count - 2
+        try window.checkSpatialRank(spatialRank)
+        if let outputChannels = weights[0].value, outputChannels % groups != 0 {
+            throw OperatorError("output channels \(outputChannels) (W dim 0) are not divisible by group \(groups)")
+        }
+        if let channels = input[1].value {
+            guard channels % groups == 0 else {
+                throw OperatorError("input channels \(channels) are not divisible by group \(groups)")
+            }
+            if let perGroup = weights[1].value, perGroup * groups != channels {
+                throw OperatorError("W has \(perGroup) input channels per group; X has \(channels) channels in \(groups) groups (expected \(channels / groups))")
+            }
+        }
+        if let bias {
+            guard bias.count == 1 else { throw OperatorError("bias B must be 1-D, has shape \(bias.map(\.description))") }
+            if let biasSize = bias[0].value, let outputChannels = weights[0].value, biasSize != outputChannels {
+                throw OperatorError("bias B has \(biasSize) values for \(outputChannels) output channels")
+            }
+        }
+        let weightKernel = weights[2...].map(\.value)
+        if let kernelShape = window.kernelShape {
+            for (axis, size) in weightKernel.enumerated() where size != nil && size != kernelShape[axis] {
+                throw OperatorError("kernel_shape \(kernelShape) does not match W's spatial dims \(weights[2...].map(\.description))")
+            }
+            return kernelShape
+        }
+        guard weightKernel.allSatisfy({ $0 != nil }) else { return nil }
+        return weightKernel.map { $0! }
+    }
+
+    package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
+        let input = try ShapeInference.requireType(inputs, 0)
+        let weights = try ShapeInference.requireType(inputs, 1)
+        let bias = inputs.count > 2 && inputs[2].isPresent ? try ShapeInference.requireType(inputs, 2) : nil
+        for (name, type) in [("X", input), ("W", weights), ("B", bias)] {
+            if let type, type.dtype != .float32 { throw OperatorError("Conv supports float32, \(name) is \(type.dtype)") }
+        }
+        guard let inputShape = input.shape, let weightShape = weights.shape else {
+            guard let rank = input.rank ?? weights.rank else { return [TensorType(.float32, nil)] }
+            return [TensorType(.float32, (0..<rank).map { _ in symbols.fresh() })]
+        }
+        let kernel = try checkShapes(input: inputShape, weights: weightShape, bias: bias?.shape)
+        let spatial: [Dim]
+        if let kernel {
+            spatial = try window.forwardOutputDims(input: Array(inputShape[2...]), kernel: kernel, ceilMode: false,
+                                                   symbols: &symbols)
+        } else {
+            spatial = inputShape[2...].map { _ in symbols.fresh() }
+        }
+        return [TensorType(.float32, [inputShape[0], weightShape[0]] + spatial)]
+    }
+
+    package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        guard let input = inputs[0], let weights = inputs[1] else { throw OperatorError("inputs X and W are required") }
+        let bias = inputs.count > 2 ? inputs[2] : nil
+        for (name, tensor) in [("X", input), ("W", weights), ("B", bias)] {
+            if let tensor, tensor.dtype != .float32 { throw OperatorError("Conv supports float32, \(name) is \(tensor.dtype)") }
+        }
+        guard let kernel = try checkShapes(input: [Dim](input.shape), weights: [Dim](weights.shape),
+                                           bias: bias.map { [Dim]($0.shape) })
+        else { throw OperatorError("kernel shape is unknown") }
+        let geometry = try window.forwardGeometry(inputSize: Array(input.shape[2...]), kernel: kernel, ceilMode: false)
+        let batch = input.shape[0], channels = input.shape[1], outputChannels = weights.shape[0]
+        let output = try Tensor.uninitialized(.float32, shape: [batch, outputChannels] + geometry.outputSize)
+        guard output.count > 0 else { return [output] }
+
+        try input.withUnsafePointer(as: Float.self) { x in
+            try weights.withUnsafePointer(as: Float.self) { w in
+                try output.withUnsafeMutablePointer(as: Float.self) { y in
+                    if let bias {
+                        try bias.withUnsafePointer(as: Float.self) { b in
+                            try compute(x, w, b, y, batch: batch, channels: channels, outputChannels: outputChannels,
+                                        geometry: geometry, context: context)
+                        }
+                    } else {
+                        try compute(x, w, nil, y, batch: batch, channels: channels, outputChannels: outputChannels,
+                                    geometry: geometry, context: context)
+                    }
+                }
+            }
+        }
+        return [output]
+    }
+
+    private func compute(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
+                         _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, outputChannels: Int,
+                         geometry: SlidingWindowGeometry, context: ExecutionContext) throws {
+        let inputVolume = geometry.inputVolume, outputVolume = geometry.outputVolume
+        let kernelVolume = geometry.kernelVolume
+
+        if groups == channels && outputChannels == channels && geometry.rank <= 2 {
+            let planar = geometry.rank == 2 ? geometry : SlidingWindowGeometry(
+                inputSize: [1] + geometry.inputSize, outputSize: [1] + geometry.outputSize, kernel: [1] + geometry.kernel,
+                strides: [1] + geometry.strides, dilations: [1] + geometry.dilations,
+                padsBegin: [0] + geometry.padsBegin, padsEnd: [0] + geometry.padsEnd)
+            let work = max(1, outputVolume * kernelVolume)
+            context.parallelFor(batch * channels, minimumChunk: max(1, 32_768 / work)) { planes in
+                for plane in planes {
+                    let channel = plane % channels
+                    ConvolutionKernels.depthwise2D(x + plane * inputVolume, weights: w + channel * kernelVolume,
+                                                   bias: b?[channel] ?? 0, geometry: planar,
+                                                   output: y + plane * outputVolume)
+                }
+            }
+            return
+        }
+
+        let channelsPerGroup = channels / groups, outputsPerGroup = outputChannels / groups
+        let columnRows = channelsPerGroup * kernelVolume
+        let pointwise = geometry.isPointwise
+        let columns: UnsafeMutablePointer<Float>? = pointwise ? nil
+            : .allocate(capacity: max(1, columnRows * outputVolume))
+        defer { columns?.deallocate() }
+
+        for image in 0..<batch {
+            for group in 0..<groups {
+                let groupInput = x + (image * channels + group * channelsPerGroup) * inputVolume
+                let groupOutput = y + (image * outputChannels + group * outputsPerGroup) * outputVolume
+                if let b {
+                    for channel in 0..<outputsPerGroup {
+                        (groupOutput + channel * outputVolume).update(repeating: b[group * outputsPerGroup + channel],
+                                                                      count: outputVolume)
+                    }
+                }
+                let right: UnsafePointer<Float>
+                if let columns {
+                    context.parallelFor(columnRows, minimumChunk: max(1, 16_384 / outputVolume)) { rows in
+                        ConvolutionKernels.im2col(groupInput, geometry: geometry, rows: rows, into: columns)
+                    }
+                    right = UnsafePointer(columns)
+                } else {
+                    right = groupInput
+                }
+                try MatrixMultiplication.multiply(
+                    transposeA: false, transposeB: false, m: outputsPerGroup, n: outputVolume, k: columnRows, alpha: 1,
+                    a: w + group * outputsPerGroup * columnRows, lda: columnRows, b: right, ldb: outputVolume,
+                    beta: b == nil ? 0 : 1, c: groupOutput, ldc: outputVolume)
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+/// `GlobalAveragePool`: the mean of each channel plane; float32.
+package struct GlobalAveragePool: Operator {
+    package static let opType = "GlobalAveragePool"
+
+    package init(node: Node, opset: Int) throws {
+        try node.expectArity(inputs: 1...1)
+    }
+
+    package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
+        try GlobalPooling.inferTypes(inputs, opType: Self.opType)
+    }
+
+    package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        try GlobalPooling.run(inputs, kind: .mean, opType: Self.opType, context: context)
+    }
+}

@@ -1,0 +1,102 @@
+/// `MatMul`: numpy `matmul` semantics over float32. A 1-D `A` is a row vector (`[1, K]`) and a 1-D
+/// `B` a column vector (`[K, 1]`), the added dim being removed from the result; leading (batch)
+/// dims broadcast.
+///
+/// When `B` has no batch dims of its own (the common `[batch, seq, K] x [K, N]` case) the whole
+/// product is one `sgemm` with `M = batch * seq`; otherwise one `sgemm` per broadcast batch entry.
+package struct MatMul: Operator {
+    package static let opType = "MatMul"
+
+    package init(node: Node, opset: Int) throws {
+        try node.expectArity(inputs: 2...2)
+    }
+
+    package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
+        let a = try ShapeInference.requireType(inputs, 0)
+        let b = try ShapeInference.requireType(inputs, 1)
+        guard a.dtype == .float32, b.dtype == .float32 else {
+            throw OperatorError("MatMul supports float32, got \(a.dtype) x \(b.dtype)")
+        }
+        guard let aShape = a.shape, let bShape = b.shape else { return [TensorType(.float32, nil)] }
+        guard !aShape.isEmpty, !bShape.isEmpty else {
+            throw OperatorError("MatMul inputs must have rank >= 1, got shapes \(aShape.map(\.description)) and \(bShape.map(\.description))")
+        }
+        let left = aShape.count == 1 ? [Dim.fixed(1)] + aShape : aShape
+        let right = bShape.count == 1 ? bShape + [Dim.fixed(1)] : bShape
+        if let k1 = left[left.count - 1].value, let k2 = right[right.count - 2].value, k1 != k2 {
+            throw OperatorError("inner dims differ: A \(aShape.map(\.description)) has \(k1), B \(bShape.map(\.description)) has \(k2)")
+        }
+        var shape = try ShapeInference.broadcast([Array(left.dropLast(2)), Array(right.dropLast(2))], symbols: &symbols)
+        if aShape.count > 1 { shape.append(left[left.count - 2]) }
+        if bShape.count > 1 { shape.append(right[right.count - 1]) }
+        return [TensorType(.float32, shape)]
+    }
+
+    package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        guard let a = inputs[0], let b = inputs[1] else { throw OperatorError("inputs A and B are required") }
+        guard a.dtype == .float32, b.dtype == .float32 else {
+            throw OperatorError("MatMul supports float32, got \(a.dtype) x \(b.dtype)")
+        }
+        guard a.rank >= 1, b.rank >= 1 else {
+            throw OperatorError("MatMul inputs must have rank >= 1, got shapes \(a.shape) and \(b.shape)")
+        }
+        let left = a.rank == 1 ? [1] + a.shape : a.shape
+        let right = b.rank == 1 ? b.shape + [1] : b.shape
+        let m = left[left.count - 2], k = left[left.count - 1]
+        let n = right[right.count - 1]
+        guard right[right.count - 2] == k else {
+            throw OperatorError("inner dims differ: A \(a.shape) has \(k), B \(b.shape) has \(right[right.count - 2])")
+        }
+        let leftBatch = Array(left.dropLast(2)), rightBatch = Array(right.dropLast(2))
+        let batch = try ShapeInference.broadcast([leftBatch, rightBatch])
+        var outputShape = batch
+        if a.rank > 1 { outputShape.append(m) }
+        if b.rank > 1 { outputShape.append(n) }
+        let output = try Tensor.uninitialized(.float32, shape: outputShape)
+        guard output.count > 0 else { return [output] }
+
+        try a.withUnsafePointer(as: Float.self) { x in
+            try b.withUnsafePointer(as: Float.self) { w in
+                try output.withUnsafeMutablePointer(as: Float.self) { y in
+                    if rightBatch.allSatisfy({ $0 == 1 }) && leftBatch.count == batch.count {
+                        // B is one matrix: fold A's batch dims into its rows.
+                        let rows = leftBatch.reduce(1, *) * m
+                        try MatrixMultiplication.multiply(transposeA: false, transposeB: false, m: rows, n: n, k: k, alpha: 1,
+                                                          a: x, lda: k, b: w, ldb: n, beta: 0, c: y, ldc: n)
+                        return
+                    }
+                    let leftStrides = MatMul.broadcastStrides(leftBatch, to: batch, matrixSize: m * k)
+                    let rightStrides = MatMul.broadcastStrides(rightBatch, to: batch, matrixSize: k * n)
+                    let batchStrides = ShapeArithmetic.strides(batch)
+                    let batchCount = batch.reduce(1, *)
+                    for entry in 0..<batchCount {
+                        var leftOffset = 0, rightOffset = 0, remainder = entry
+                        for axis in 0..<batch.count {
+                            let coordinate = remainder / batchStrides[axis]
+                            remainder %= batchStrides[axis]
+                            leftOffset += coordinate * leftStrides[axis]
+                            rightOffset += coordinate * rightStrides[axis]
+                        }
+                        try MatrixMultiplication.multiply(
+                            transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: x + leftOffset, lda: k,
+                            b: w + rightOffset, ldb: n, beta: 0, c: y + entry * m * n, ldc: n)
+                    }
+                }
+            }
+        }
+        return [output]
+    }
+
+    /// Element strides of each broadcast batch axis in an operand whose batch dims are `shape`
+    /// (right-aligned against `target`): 0 where the operand is broadcast.
+    private static func broadcastStrides(_ shape: [Int], to target: [Int], matrixSize: Int) -> [Int] {
+        var strides = [Int](repeating: 0, count: target.count)
+        var running = matrixSize
+        for offset in stride(from: shape.count - 1, through: 0, by: -1) {
+            let axis = target.count - shape.count + offset
+            strides[axis] = shape[offset] == 1 ? 0 : running
+            running *= shape[offset]
+        }
+        return strides
+    }
+}

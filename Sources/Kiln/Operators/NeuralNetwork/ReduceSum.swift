@@ -1,0 +1,19 @@
+/// `ReduceSum`: the sum over `axes`; float32. `axes` is an input since opset 13 (an
+/// attribute before); see ``ReductionAttributes`` for `keepdims` and `noop_with_empty_axes`.
+package struct ReduceSum: Operator {
+    package static let opType = "ReduceSum"
+
+    package let reduction: ReductionAttributes
+
+    package init(node: Node, opset: Int) throws {
+        reduction = try ReductionAttributes(node: node)
+    }
+
+    package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
+        try reduction.inferTypes(inputs, opType: Self.opType, symbols: &symbols)
+    }
+
+    package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        try reduction.run(inputs, kind: .sum, opType: Self.opType, context: context)
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import Kiln
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure load time and inference latency of a .kiln model.",
+        discussion: """
+            Inputs not given with --input are synthesized (deterministic pseudo-random floats, ones for \
+            integer inputs); symbolic dims of synthesized inputs are bound with --dim NAME=SIZE.
+            """
+    )
+
+    @Argument(help: "The .kiln model file.")
+    var model: String
+
+    @Option(name: .customLong("input"), help: "An input as NAME=FILE.npy; repeat for each input.")
+    var inputs: [NamedPath] = []
+
+    @Option(name: .customLong("dim"), help: "Bind a symbolic dim for synthesized inputs, as NAME=SIZE.")
+    var dims: [DimBinding] = []
+
+    @Option(help: "Threads for one run.")
+    var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Untimed runs before measuring.")
+    var warmup: Int = 5
+
+    @Option(help: "Timed runs.")
+    var iterations: Int = 50
+
+    @Flag(help: "Print one JSON object: load_ms, median_ms, p90_ms, p99_ms, iterations, ...")
+    var json = false
+
+    struct Report: Encodable {
+        let model: String
+        let threads: Int
+        let iterations: Int
+        let loadMilliseconds: Double
+        let firstRunMilliseconds: Double
+        let medianMilliseconds: Double
+        let p90Milliseconds: Double
+        let p99Milliseconds: Double
+        let minMilliseconds: Double
+
+        enum CodingKeys: String, CodingKey {
+            case model, threads, iterations
+            case loadMilliseconds = "load_ms"
+            case firstRunMilliseconds = "first_run_ms"
+            case medianMilliseconds = "median_ms"
+            case p90Milliseconds = "p90_ms"
+            case p99Milliseconds = "p99_ms"
+            case minMilliseconds = "min_ms"
+        }
+    }
+
+    func validate() throws {
+        guard iterations >= 1 else { throw ValidationError("--iterations must be at least 1") }
+        guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let (session, loadMilliseconds) = try measureMilliseconds {
+                try InferenceSession(model: Model(contentsOf: URL(filePath: model)), options: .init(threads: threads))
+            }
+            let feeds = try synthesizeMissingInputs(loadInputs(inputs), model: session.model, dims: dims)
+            let (_, firstRun) = try measureMilliseconds { try session.run(feeds) }
+            for _ in 0..<warmup { _ = try session.run(feeds) }
+            var samples: [Double] = []
+            samples.reserveCapacity(iterations)
+            for _ in 0..<iterations {
+                let (_, elapsed) = try measureMilliseconds { try session.run(feeds) }
+                samples.append(elapsed)
+            }
+            samples.sort()
+            func percentile(_ fraction: Double) -> Double {
+                samples[min(samples.count - 1, Int((Double(samples.count) * fraction).rounded(.up)) - 1)]
+            }
+            let report = Report(
+                model: model, threads: threads, iterations: iterations, loadMilliseconds: loadMilliseconds,
+                firstRunMilliseconds: firstRun, medianMilliseconds: percentile(0.5), p90Milliseconds: percentile(0.9),
+                p99Milliseconds: percentile(0.99), minMilliseconds: samples[0])
+            if json {
+                try printJSON(report)
+            } else {
+                print(String(format: "load %.3f ms, first run %.3f ms, median %.3f ms, p90 %.3f ms, p99 %.3f ms (%d iterations, %d threads)",
+                             report.loadMilliseconds, report.firstRunMilliseconds, report.medianMilliseconds,
+                             report.p90Milliseconds, report.p99Milliseconds, iterations, threads))
+            }
+        }
+    }
+}
