@@ -12,7 +12,7 @@ import Testing
         async throws -> (ModelServer, WorkerGate)
     {
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         try store.setConfiguration(configuration, model: "m")
         let gate = WorkerGate(open: false)
         let server = makeServer(store, gate: gate, metrics: metrics)

@@ -6,7 +6,7 @@ import Testing
 @Suite struct BatchingTests {
     private func batchedStore(_ root: TemporaryRoot, features: Int? = nil, configuration: ModelConfiguration) throws -> ModelStore {
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1, features: features, batched: true), model: "m")
+        try store.publish(TestModel(version: 1, features: features), model: "m")
         try store.setConfiguration(configuration, model: "m")
         return store
     }
@@ -47,7 +47,7 @@ import Testing
         for (input, prediction) in zip(wide + narrow, try await wideTask.value + narrowTask.value) {
             let y = try #require(prediction.outputs["y"])
             #expect(y.shape == input.shape)
-            #expect(try y.scalars(as: Float.self) == relu(input))
+            #expect(try y.scalars(as: Float.self) == expectedOutput(input, version: 1))
         }
         // The blocker alone, then the six rows with 4 features in one run, then the two with 3.
         #expect(gate.batchRows == [1, 6, 2])
@@ -71,7 +71,7 @@ import Testing
         gate.open()
         _ = try await blocker.value
         for (input, prediction) in zip(inputs, try await task.value) {
-            #expect(try prediction.outputs["y"]?.scalars(as: Float.self) == relu(input))
+            #expect(try prediction.outputs["y"]?.scalars(as: Float.self) == expectedOutput(input, version: 1))
         }
         #expect(gate.batchRows == [1, 4, 4, 2])
         await server.shutdown()
@@ -116,7 +116,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1, batched: true, fixedBatch: true), model: "m")
+        try store.publish(TestModel(version: 1, fixedBatch: true), model: "m")
         let gate = WorkerGate(open: false)
         let server = makeServer(store, gate: gate)
         await server.reload()
@@ -136,7 +136,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1, batched: true, fixedBatch: true), model: "m")
+        try store.publish(TestModel(version: 1, fixedBatch: true), model: "m")
         try store.setConfiguration(ModelConfiguration(batching: BatchingConfiguration(enabled: true)), model: "m")
         let server = makeServer(store)
         await server.reload()

@@ -12,7 +12,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         try store.setConfiguration(ModelConfiguration(batching: BatchingConfiguration(enabled: false)), model: "m")
         let gate = WorkerGate(open: false)
         let server = makeServer(store, gate: gate, pollInterval: .milliseconds(20))
@@ -53,7 +53,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let server = makeServer(store, pollInterval: .milliseconds(10))
         let group = ServiceGroup(configuration: .init(
             services: [server], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
@@ -61,7 +61,7 @@ import Testing
             tasks.addTask { try await group.run() }
             let x = try sampleInput(rows: 1, features: 4, seed: 0)
             #expect(try await server.predict(model: "m", inputs: ["x": x]).version == 1)
-            try store.publish(StandInModel(version: 2), model: "m")
+            try store.publish(TestModel(version: 2), model: "m")
             try await eventually("polling to find version 2") {
                 try await server.predict(model: "m", inputs: ["x": x]).version == 2
             }
@@ -75,7 +75,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let server = makeServer(store, pollInterval: .milliseconds(10))
         let running = Task { try await server.run() }
         try await eventually("the first load") { await server.status(model: "m")?.latest == 1 }
@@ -108,10 +108,10 @@ import Testing
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url.appending(path: "models"))
         let file = root.url.appending(path: "m-v1.kiln")
-        try StandInModel(version: 1).write(to: file)
+        try TestModel(version: 1).write(to: file)
         try store.publish(file, model: "mlp", version: 1)
         try store.setLabel("stable", model: "mlp", version: 1)
-        try StandInModel(version: 2).write(to: file)
+        try TestModel(version: 2).write(to: file)
         try store.publish(file, model: "mlp", version: 2)
         try store.setLabel("stable", model: "mlp", version: 2)
         let server = makeServer(store, pollInterval: .milliseconds(10))

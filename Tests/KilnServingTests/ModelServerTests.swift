@@ -5,22 +5,19 @@ import Synchronization
 import Testing
 
 @Suite struct ModelServerTests {
-    /// Checks a response of a non-batched stand-in: `y` is Relu of the caller's own input and the
-    /// `version` output equals the version the server reports.
+    /// Checks that a response is what the version it reports computes from the caller's own input.
     private func check(_ prediction: Prediction, input: Tensor) throws {
-        let version = try #require(prediction.outputs["version"])
-        #expect(try version.scalars(as: Float.self) == [Float(prediction.version)])
         let y = try #require(prediction.outputs["y"])
         #expect(y.shape == input.shape)
-        #expect(try y.scalars(as: Float.self) == relu(input))
+        #expect(try y.scalars(as: Float.self) == expectedOutput(input, version: prediction.version))
     }
 
     @Test func servesLatestSpecificVersionsAndLabels() async throws {
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
-        try store.publish(StandInModel(version: 2), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 2), model: "m")
         try store.setLabel("stable", model: "m", version: 1)
         let server = makeServer(store)
         await server.reload()
@@ -51,7 +48,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 3), model: "m")
+        try store.publish(TestModel(version: 3), model: "m")
         let server = makeServer(store)
         let x = try sampleInput(rows: 1, features: 4, seed: 2)
         // No reload() and no run(): the first request triggers the first look at the store.
@@ -63,7 +60,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let server = makeServer(store)
         await server.reload()
         let declared = TensorType(.float32, ["batch", 4])
@@ -90,7 +87,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        for version in 1...3 { try store.publish(StandInModel(version: version), model: "m") }
+        for version in 1...3 { try store.publish(TestModel(version: version), model: "m") }
         try store.setLabel("stable", model: "m", version: 1)
         let server = makeServer(store)
         await server.reload()
@@ -118,7 +115,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        for version in 1...3 { try store.publish(StandInModel(version: version), model: "m") }
+        for version in 1...3 { try store.publish(TestModel(version: version), model: "m") }
         try store.setConfiguration(ModelConfiguration(versionPolicy: .all), model: "m")
         let server = makeServer(store)
         await server.reload()
@@ -138,19 +135,19 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let server = makeServer(store)
         await server.reload()
         let x = try sampleInput(rows: 1, features: 4, seed: 5)
 
-        // Bypass publish, as a bad copy would: half a file as version 2, a bad checksum as version 3.
-        let good = try JSONEncoder().encode(StandInModel(version: 2))
+        // Bypass publish, as a bad copy would: half a file as version 2, one flipped byte in version 3.
+        let truncated = try TestModel(version: 2).serialized()
         try FileManager.default.createDirectory(at: root.url.appending(path: "m/2"), withIntermediateDirectories: true)
-        try good.prefix(good.count / 2).write(to: store.fileURL(model: "m", version: 2))
-        var tampered = StandInModel(version: 3)
-        tampered.checksum += 1
+        try Data(truncated.prefix(truncated.count / 2)).write(to: store.fileURL(model: "m", version: 2))
+        var flipped = try TestModel(version: 3).serialized()
+        flipped[200] ^= 0x40  // inside the first section after the header and section table
         try FileManager.default.createDirectory(at: root.url.appending(path: "m/3"), withIntermediateDirectories: true)
-        try tampered.write(to: store.fileURL(model: "m", version: 3))
+        try Data(flipped).write(to: store.fileURL(model: "m", version: 3))
         await server.reload()
 
         let status = try #require(await server.status(model: "m"))
@@ -159,8 +156,10 @@ import Testing
             Issue.record("versions 2 and 3 must be failed: \(status.versions)")
             return
         }
-        #expect(truncatedReason.contains("cannot load model.kiln"))
-        #expect(checksumReason.contains("checksum mismatch"))
+        #expect(truncatedReason.contains("cannot load model.kiln") && truncatedReason.contains("truncated"),
+                "\(truncatedReason)")
+        #expect(checksumReason.contains("cannot load model.kiln") && checksumReason.contains("checksum does not match"),
+                "\(checksumReason)")
         #expect(status.latest == 1)
         #expect(status.version(1)?.state == .ready)
         let prediction = try await server.predict(model: "m", inputs: ["x": x])
@@ -180,7 +179,7 @@ import Testing
         #expect(labels == [LabelStatus(label: "stable", target: 3, serving: 1)])
 
         // Unchanged broken files are not reloaded on every poll; a good new version takes over.
-        try store.publish(StandInModel(version: 4), model: "m")
+        try store.publish(TestModel(version: 4), model: "m")
         await server.reload()
         #expect(try await server.predict(model: "m", inputs: ["x": x]).version == 4)
         await server.shutdown()
@@ -190,12 +189,12 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let server = makeServer(store)
         await server.reload()
         // From now on, versions load with a warm-up that feeds an input the model does not have.
         try store.setConfiguration(ModelConfiguration(warmup: [["image": [1, 3]]]), model: "m")
-        try store.publish(StandInModel(version: 2), model: "m")
+        try store.publish(TestModel(version: 2), model: "m")
         await server.reload()
         let status = try #require(await server.status(model: "m"))
         guard case .failed(let reason)? = status.version(2)?.state else {
@@ -211,11 +210,11 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let server = makeServer(store)
         await server.reload()
         try Data(#"{"instancez": 2}"#.utf8).write(to: root.url.appending(path: "m/config.json"))
-        try store.publish(StandInModel(version: 2), model: "m")
+        try store.publish(TestModel(version: 2), model: "m")
         await server.reload()
         let status = try #require(await server.status(model: "m"))
         #expect(status.configurationError?.contains("instancez") == true)
@@ -233,7 +232,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let server = makeServer(store)
         await server.reload()
         try store.remove(model: "m", version: 1)
@@ -251,7 +250,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let server = makeServer(store)
         await server.reload()
         let lastVersion = 21
@@ -280,14 +279,12 @@ import Testing
                         let afterLastSwap = flags.lastSwapDone.load(ordering: .acquiring)
                         let x = try sampleInput(rows: 1 + caller % 3, features: 4, seed: caller * 100_000 + iteration)
                         iteration += 1
-                        let expected = try relu(x)
                         do {
                             let prediction = try await server.predict(model: "m", inputs: ["x": x])
                             report.responses += 1
                             report.versionsSeen.insert(prediction.version)
-                            let versionOutput = try prediction.outputs["version"]?.scalars(as: Float.self)
                             let y = try prediction.outputs["y"]?.scalars(as: Float.self)
-                            if versionOutput != [Float(prediction.version)] || y != expected { report.wrongOutputs += 1 }
+                            if y != (try expectedOutput(x, version: prediction.version)) { report.wrongOutputs += 1 }
                             if prediction.version < lastVersion { report.wentBackwards += 1 }
                             lastVersion = prediction.version
                             if afterLastSwap && prediction.version != 21 { report.staleAfterLastSwap += 1 }
@@ -299,7 +296,7 @@ import Testing
                 }
             }
             for version in 2...lastVersion {
-                try store.publish(StandInModel(version: version), model: "m")
+                try store.publish(TestModel(version: version), model: "m")
                 await server.reload()
                 try store.retainNewest(2, model: "m")
                 try await Task.sleep(for: .milliseconds(5))

@@ -11,7 +11,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let metrics = TestMetrics()
         let server = makeServer(store, metrics: metrics)
         await server.reload()
@@ -51,7 +51,7 @@ import Testing
         // A failed load and a swap show in the load counter and the state gauges.
         try FileManager.default.createDirectory(at: root.url.appending(path: "m/2"), withIntermediateDirectories: true)
         try Data("{".utf8).write(to: store.fileURL(model: "m", version: 2))
-        try store.publish(StandInModel(version: 3), model: "m")
+        try store.publish(TestModel(version: 3), model: "m")
         await server.reload()
         #expect(try metrics.expectCounter("kiln_model_loads_total", [("model", "m"), ("outcome", "failure")]).totalValue == 0)
         try store.remove(model: "m", version: 3)
@@ -69,7 +69,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
         let capture = LogCapture()
         let server = makeServer(store, logger: capture.logger())
         await server.reload()
@@ -95,8 +95,8 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
-        try store.publish(StandInModel(version: 1), model: "m")
-        try store.publish(StandInModel(version: 2), model: "m")
+        try store.publish(TestModel(version: 1), model: "m")
+        try store.publish(TestModel(version: 2), model: "m")
         try store.setLabel("stable", model: "m", version: 1)
         try store.setConfiguration(ModelConfiguration(maxQueueSize: 77), model: "m")
         let server = makeServer(store)

@@ -12,15 +12,9 @@ public struct ModelLoader: Sendable {
         self.load = load
     }
 
-    /// Reads `.kiln` files: memory-mapped, every section checksum verified before the model is used.
-    public static let kilnFile = ModelLoader { url in try loadKilnFile(at: url) }
-}
-
-// FORMAT SEAM — the single place the server reads `.kiln` files. Until the format branch (which adds
-// `Model(contentsOf:)`) is merged, it reports that the reader is missing; then it becomes
-// `try Model(contentsOf: url)`.
-func loadKilnFile(at url: URL) throws -> Model {
-    throw KilnReaderUnavailable(path: url.path(percentEncoded: false))
+    /// Reads `.kiln` files with `Model(contentsOf:)`: memory-mapped, every section checksum
+    /// verified, the graph validated and type-checked; a bad file throws `FormatError` or `GraphError`.
+    public static let kilnFile = ModelLoader { url in try Model(contentsOf: url) }
 }
 
 extension ModelServer {

@@ -56,9 +56,3 @@ public enum ServingError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 }
-
-/// Raised by the default ``ModelLoader`` until the `.kiln` reader is part of this build.
-struct KilnReaderUnavailable: Error, CustomStringConvertible {
-    let path: String
-    var description: String { "cannot read \(path): this build of Kiln has no .kiln reader (Model(contentsOf:))" }
-}

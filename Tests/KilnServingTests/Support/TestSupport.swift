@@ -4,69 +4,44 @@ import KilnServing
 import Logging
 import Metrics
 
-/// A stand-in model file used until `.kiln` writing (`Model.write(to:)`) and reading
-/// (`Model(contentsOf:)`) are on this branch: a small JSON description from which the loader builds a
-/// graph, with a checksum the loader verifies, as the real reader verifies section checksums.
-///
-/// The graph is `y = Relu(x)`; unless `batched`, it also outputs `version = Identity(constant [v])`,
-/// so every response says which version computed it.
-struct StandInModel: Codable, Equatable {
+/// Test models, written as real `.kiln` files: `y = Relu(x) * version`, so every output shows
+/// which version computed it (see ``expectedOutput(_:version:)``).
+struct TestModel {
     var version: Int
     /// Size of axis 1 of `x`; nil makes it a symbolic dim `n`, so requests may differ there.
-    var features: Int?
-    /// Axis 0 of `x` is the symbolic batch dim; no `version` output (it has no batch axis).
-    var batched: Bool
-    /// Axis 0 fixed to 1 (a model without a batch axis).
-    var fixedBatch: Bool = false
-    var checksum: Int
-
-    init(version: Int, features: Int? = 4, batched: Bool = false, fixedBatch: Bool = false) {
-        self.version = version
-        self.features = features
-        self.batched = batched
-        self.fixedBatch = fixedBatch
-        self.checksum = StandInModel.checksum(version: version, features: features)
-    }
-
-    static func checksum(version: Int, features: Int?) -> Int { version &* 7919 &+ (features ?? -1) }
-
-    struct ChecksumMismatch: Error, CustomStringConvertible {
-        let expected: Int
-        let actual: Int
-        var description: String { "checksum mismatch: file says \(expected), contents give \(actual)" }
-    }
-
-    static let loader = ModelLoader { url in
-        let data = try Data(contentsOf: url)
-        let spec = try JSONDecoder().decode(StandInModel.self, from: data)
-        let actual = checksum(version: spec.version, features: spec.features)
-        guard spec.checksum == actual else { throw ChecksumMismatch(expected: spec.checksum, actual: actual) }
-        return try spec.makeModel()
-    }
+    var features: Int? = 4
+    /// Axis 0 fixed to 1: a model without a batch axis.
+    var fixedBatch = false
 
     func makeModel() throws -> Model {
-        var builder = GraphBuilder(name: "stand-in-v\(version)")
+        var builder = GraphBuilder(name: "test-v\(version)")
         let batch: Dim = fixedBatch ? 1 : "batch"
         let feature: Dim = features.map { .fixed($0) } ?? "n"
         let x = builder.input("x", .float32, [batch, feature])
-        builder.output(builder.node("Relu", [x]), as: "y")
-        if !batched {
-            let constant = builder.constant(try Tensor(shape: [1], scalars: [Float(version)]), name: "version_value")
-            builder.output(builder.node("Identity", [constant]), as: "version")
-        }
+        let scale = builder.constant(try Tensor(shape: [1], scalars: [Float(version)]), name: "scale")
+        builder.output(builder.node("Mul", [builder.node("Relu", [x]), scale]), as: "y")
         return try Model(graph: builder.build())
     }
 
     func write(to url: URL) throws {
-        try JSONEncoder().encode(self).write(to: url)
+        try makeModel().write(to: url)
+    }
+
+    func serialized() throws -> [UInt8] {
+        try makeModel().serialized()
     }
 }
 
 extension ModelStore {
-    /// Publishes a stand-in model as `version` (the spec's own version number).
-    func publish(_ spec: StandInModel, model: String) throws {
-        try publish(model: model, version: spec.version) { try spec.write(to: $0) }
+    /// Publishes a test model as its own version number.
+    func publish(_ testModel: TestModel, model: String) throws {
+        try publish(model: model, version: testModel.version) { try testModel.write(to: $0) }
     }
+}
+
+/// What `y` must be for `x` under `version`, computed independently of Kiln.
+func expectedOutput(_ x: Tensor, version: Int) throws -> [Float] {
+    try x.scalars(as: Float.self).map { max($0, 0) * Float(version) }
 }
 
 /// A fresh store root under the temporary directory, deleted by `cleanUp()`.
@@ -157,19 +132,14 @@ func sampleInput(rows: Int, features: Int, seed: Int) throws -> Tensor {
     return try Tensor(shape: [rows, features], scalars: values)
 }
 
-/// What `Relu` must give, computed independently of Kiln.
-func relu(_ tensor: Tensor) throws -> [Float] {
-    try tensor.scalars(as: Float.self).map { max($0, 0) }
-}
 
-/// Builds servers for tests: no polling (tests call `reload()`), the stand-in loader, silent logs
-/// unless a logger is given.
+/// Builds servers for tests: no polling unless asked (tests call `reload()`), silent logs unless a
+/// logger is given.
 func makeServer(_ store: ModelStore, configuration modelConfiguration: ModelConfiguration = ModelConfiguration(),
                 gate: WorkerGate? = nil, metrics: (any MetricsFactory)? = nil, logger: Logger? = nil,
                 pollInterval: Duration? = nil) -> ModelServer {
     var configuration = ModelServer.Configuration(
-        pollInterval: pollInterval, defaultModelConfiguration: modelConfiguration, loader: StandInModel.loader,
-        metricsFactory: metrics)
+        pollInterval: pollInterval, defaultModelConfiguration: modelConfiguration, metricsFactory: metrics)
     if let gate { configuration.hooks = gate.hooks }
     return ModelServer(store: store, configuration: configuration,
                        logger: logger ?? Logger(label: "kiln.serving.tests", factory: { _ in SwiftLogNoOpLogHandler() }))
