@@ -6,7 +6,7 @@ import MetricsTestKit
 import Testing
 
 @Suite struct BackPressureTests {
-    private let unbatched = ModelConfiguration(maxQueueSize: 4, batching: BatchingConfiguration(enabled: false))
+    private let unbatched = ModelConfiguration(instances: 1, maxQueueSize: 4, batching: BatchingConfiguration(enabled: false))
 
     private func setUp(_ root: TemporaryRoot, configuration: ModelConfiguration, metrics: TestMetrics? = nil)
         async throws -> (ModelServer, WorkerGate)

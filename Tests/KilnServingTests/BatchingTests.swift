@@ -27,7 +27,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try batchedStore(root, configuration: ModelConfiguration(
-            batching: BatchingConfiguration(maxBatchSize: 8)))
+            instances: 1, batching: BatchingConfiguration(maxBatchSize: 8)))
         let gate = WorkerGate(open: false)
         let server = makeServer(store, gate: gate)
         await server.reload()
@@ -59,7 +59,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try batchedStore(root, features: 4, configuration: ModelConfiguration(
-            batching: BatchingConfiguration(maxBatchSize: 4)))
+            instances: 1, batching: BatchingConfiguration(maxBatchSize: 4)))
         let gate = WorkerGate(open: false)
         let server = makeServer(store, gate: gate)
         await server.reload()
@@ -81,7 +81,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try batchedStore(root, features: 4, configuration: ModelConfiguration(
-            batching: BatchingConfiguration(maxBatchSize: 8, maxQueueDelay: .seconds(30), preferredBatchSizes: [3])))
+            instances: 1, batching: BatchingConfiguration(maxBatchSize: 8, maxQueueDelay: .seconds(30), preferredBatchSizes: [3])))
         let gate = WorkerGate()
         let server = makeServer(store, gate: gate)
         await server.reload()
@@ -97,7 +97,7 @@ import Testing
         let root = try TemporaryRoot()
         defer { root.cleanUp() }
         let store = try batchedStore(root, features: 4, configuration: ModelConfiguration(
-            batching: BatchingConfiguration(maxBatchSize: 8, maxQueueDelay: .milliseconds(150))))
+            instances: 1, batching: BatchingConfiguration(maxBatchSize: 8, maxQueueDelay: .milliseconds(150))))
         let gate = WorkerGate()
         let server = makeServer(store, gate: gate)
         await server.reload()
@@ -117,6 +117,7 @@ import Testing
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
         try store.publish(TestModel(version: 1, fixedBatch: true), model: "m")
+        try store.setConfiguration(ModelConfiguration(instances: 1), model: "m")
         let gate = WorkerGate(open: false)
         let server = makeServer(store, gate: gate)
         await server.reload()

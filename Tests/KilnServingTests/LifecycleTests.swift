@@ -13,7 +13,7 @@ import Testing
         defer { root.cleanUp() }
         let store = try ModelStore(root: root.url)
         try store.publish(TestModel(version: 1), model: "m")
-        try store.setConfiguration(ModelConfiguration(batching: BatchingConfiguration(enabled: false)), model: "m")
+        try store.setConfiguration(ModelConfiguration(instances: 1, batching: BatchingConfiguration(enabled: false)), model: "m")
         let gate = WorkerGate(open: false)
         let server = makeServer(store, gate: gate, pollInterval: .milliseconds(20))
 

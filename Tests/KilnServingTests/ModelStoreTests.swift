@@ -145,7 +145,7 @@ import Testing
         let parsed = try #require(try store.configuration(model: "m"))
         #expect(parsed.versionPolicy == .all)
         #expect(parsed.batching.maxQueueDelay == .microseconds(100))
-        #expect(parsed.instances == 1 && parsed.maxQueueSize == 1024)
+        #expect(parsed.instances == nil && parsed.maxQueueSize == 1024)
 
         let typo = #"{"versionPolicy": {"latest": 2}, "batching": {"maxBatchSzie": 8}}"#
         try Data(typo.utf8).write(to: root.url.appending(path: "m/config.json"))

@@ -65,6 +65,33 @@ import Testing
         #expect(try state("1", "unloaded") == 1)
     }
 
+    /// A request alone on a fast version runs on the caller's thread (no queue time); with direct
+    /// runs turned off, every request is queued for a worker.
+    @Test(arguments: [true, false])
+    func loneRequestsRunDirectlyOnlyWhenAllowed(allowed: Bool) async throws {
+        let root = try TemporaryRoot()
+        defer { root.cleanUp() }
+        let store = try ModelStore(root: root.url)
+        try store.publish(TestModel(version: 1), model: "m")
+        let metrics = TestMetrics()
+        // A generous limit keeps the outcome independent of how fast this machine ran the warm-up.
+        let server = makeServer(store, metrics: metrics, directRunLimit: allowed ? .seconds(10) : nil)
+        await server.reload()
+        for seed in 0..<20 {
+            let x = try sampleInput(rows: 1, features: 4, seed: seed)
+            let prediction = try await server.predict(model: "m", inputs: ["x": x])
+            #expect(try prediction.outputs["y"]?.scalars(as: Float.self) == expectedOutput(x, version: 1))
+        }
+        let queueTimes = try metrics.expectTimer("kiln_queue_duration_seconds", [("model", "m"), ("version", "1")]).values
+        #expect(queueTimes.count == 20)
+        if allowed {
+            #expect(queueTimes.allSatisfy { $0 == 0 }, "queue times: \(queueTimes)")
+        } else {
+            #expect(queueTimes.allSatisfy { $0 > 0 }, "queue times: \(queueTimes)")
+        }
+        await server.shutdown()
+    }
+
     @Test func logsAreStructured() async throws {
         let root = try TemporaryRoot()
         defer { root.cleanUp() }

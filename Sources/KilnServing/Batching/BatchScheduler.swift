@@ -23,30 +23,41 @@ struct QueuedRequest: Sendable {
     let continuation: CheckedContinuation<CompletedRequest, any Error>
 }
 
-/// The queue of one loaded version and the rule that turns it into batches.
+/// The queue of one loaded version, the rule that turns it into batches, and which session
+/// instances are busy.
 ///
-/// Workers are dedicated threads (one per session instance) that block in ``nextBatch()`` while
-/// there is nothing to do: inference is long synchronous CPU work that must not occupy Swift's
-/// cooperative thread pool, where callers' tasks and timers run. Requests live in one FIFO per
-/// ``ShapeSignature``; a worker takes from the group whose head has waited longest among the groups
-/// that are ready to run.
+/// Workers are dedicated threads (one per session instance) that block in ``nextBatch(instance:)``
+/// while there is nothing to do: inference is long synchronous CPU work that must not occupy Swift's
+/// cooperative thread pool, where callers' tasks and timers run. The one exception is a short run
+/// with nothing queued and an instance idle: the caller may claim that instance and run on its own
+/// thread (``claimIdleInstance()``), which saves two thread hand-offs. Each session runs one request
+/// or batch at a time. Requests live in one FIFO per ``ShapeSignature``; a worker takes from the group
+/// whose head has waited longest among the groups that are ready to run.
 ///
-/// Ownership of a request passes exactly once: either a worker takes it in ``nextBatch()`` or a
-/// deadline/cancellation takes it in ``remove(id:)``, both under the lock, and the taker resumes it.
+/// Ownership of a request passes exactly once: either a worker takes it in ``nextBatch(instance:)``
+/// or a deadline/cancellation takes it in ``remove(id:)``, both under the lock, and the taker resumes it.
 final class BatchScheduler: @unchecked Sendable {
     // Every mutable property below is guarded by `condition` (NSCondition: Mutex cannot wait).
     private let condition = NSCondition()
     private var groups: [ShapeSignature: [QueuedRequest]] = [:]
     private var groupOfRequest: [UInt64: ShapeSignature] = [:]
     private var closed = false
+    /// Per instance: a worker batch or a caller's direct run is using its session.
+    private var busy: [Bool]
+    private var inlineRuns = 0
+    private var liveWorkers: Int
 
     let policy: BatchPolicy?
     /// Called with the number of requests leaving the queue (taken or removed), under the lock.
     private let onLeave: @Sendable (Int) -> Void
+    /// Fires once closed, every worker has exited and no direct run is left.
+    let drained = OneShotEvent()
 
-    init(policy: BatchPolicy?, onLeave: @escaping @Sendable (Int) -> Void) {
+    init(policy: BatchPolicy?, instances: Int, onLeave: @escaping @Sendable (Int) -> Void) {
         self.policy = policy
         self.onLeave = onLeave
+        self.busy = Array(repeating: false, count: instances)
+        self.liveWorkers = instances
     }
 
     /// Queues a request. Returns false, without queueing, once ``close()`` was called.
@@ -80,6 +91,40 @@ final class BatchScheduler: @unchecked Sendable {
         condition.unlock()
     }
 
+    /// Claims an idle instance for the caller to run one request on directly; nil when anything
+    /// is queued (it would overtake it), every instance is busy, or the scheduler is closed.
+    func claimIdleInstance() -> Int? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !closed, groups.isEmpty, let instance = busy.firstIndex(of: false) else { return nil }
+        busy[instance] = true
+        inlineRuns += 1
+        return instance
+    }
+
+    /// Ends a direct run started by ``claimIdleInstance()``.
+    func releaseInstance(_ instance: Int) {
+        condition.lock()
+        defer { condition.unlock() }
+        busy[instance] = false
+        inlineRuns -= 1
+        // The instance's worker may be waiting for its session to serve the queue, or to exit.
+        if !groups.isEmpty || closed { condition.broadcast() }
+        fireDrainedIfDone()
+    }
+
+    /// Ends a worker's batch.
+    func finishedBatch(instance: Int) {
+        condition.lock()
+        busy[instance] = false
+        condition.unlock()
+    }
+
+    /// Caller holds the lock.
+    private func fireDrainedIfDone() {
+        if closed && liveWorkers == 0 && inlineRuns == 0 { drained.fire() }
+    }
+
     /// Requests waiting right now.
     var queuedCount: Int {
         condition.lock()
@@ -87,13 +132,22 @@ final class BatchScheduler: @unchecked Sendable {
         return groupOfRequest.count
     }
 
-    /// Blocks until a batch is ready and returns it; nil once closed and empty.
-    func nextBatch() -> [QueuedRequest]? {
+    /// Blocks the worker of `instance` until a batch is ready and its session free, and returns the
+    /// batch; nil once closed and empty (the worker then exits).
+    func nextBatch(instance: Int) -> [QueuedRequest]? {
         condition.lock()
         defer { condition.unlock() }
         while true {
             if groups.isEmpty {
-                if closed { return nil }
+                if closed {
+                    liveWorkers -= 1
+                    fireDrainedIfDone()
+                    return nil
+                }
+                condition.wait()
+                continue
+            }
+            if busy[instance] {
                 condition.wait()
                 continue
             }
@@ -111,6 +165,7 @@ final class BatchScheduler: @unchecked Sendable {
             }
             if let best {
                 let batch = take(best.signature, count: best.count)
+                busy[instance] = true
                 // Another idle worker may serve what is left.
                 if !groups.isEmpty { condition.signal() }
                 return batch

@@ -33,35 +33,39 @@ final class LoadedVersion: Sendable {
     let metrics: VersionMetrics
     private let logger: Logger
     private let hooks: ServerHooks
-    private let liveWorkers: Atomic<Int>
-    /// Fires when the last worker has exited after ``close()``.
-    let drained = OneShotEvent()
+    /// Whether a caller may run a request on its own thread when an instance is idle and nothing is
+    /// queued: only for versions whose warm-up run was short enough not to hold up the caller's
+    /// thread pool, and not when requests are meant to wait for batches to fill.
+    let allowsDirectRuns: Bool
 
     init(model: String, version: Int, sessions: [InferenceSession], policy: BatchPolicy?, queue: ModelQueue,
-         counters: VersionCounters, metrics: VersionMetrics, logger: Logger, hooks: ServerHooks) {
+         counters: VersionCounters, metrics: VersionMetrics, logger: Logger, hooks: ServerHooks,
+         allowsDirectRuns: Bool) {
         self.model = model
         self.version = version
         self.sessions = sessions
         self.inputs = sessions[0].inputs
-        self.scheduler = BatchScheduler(policy: policy) { count in queue.release(count) }
+        self.scheduler = BatchScheduler(policy: policy, instances: sessions.count) { count in queue.release(count) }
         self.counters = counters
         self.metrics = metrics
         self.logger = logger
         self.hooks = hooks
-        self.liveWorkers = Atomic(sessions.count)
+        self.allowsDirectRuns = allowsDirectRuns && hooks.beforeBatch == nil
+            && (policy == nil || policy!.maxQueueDelay == .zero)
     }
 
     var batchPolicy: BatchPolicy? { scheduler.policy }
+
+    /// Fires when the version has been closed and its last request has finished.
+    var drained: OneShotEvent { scheduler.drained }
 
     /// Starts one worker thread per session.
     func start() {
         for instance in sessions.indices {
             let thread = Thread { [self] in
-                while let batch = scheduler.nextBatch() {
+                while let batch = scheduler.nextBatch(instance: instance) {
                     execute(batch, on: sessions[instance])
-                }
-                if liveWorkers.subtract(1, ordering: .acquiringAndReleasing).newValue == 0 {
-                    drained.fire()
+                    scheduler.finishedBatch(instance: instance)
                 }
             }
             thread.name = "kiln-\(model)-v\(version)-\(instance)"
@@ -72,6 +76,27 @@ final class LoadedVersion: Sendable {
     /// Stops intake; queued and running requests still finish, then ``drained`` fires.
     func close() {
         scheduler.close()
+    }
+
+    /// Runs one request on the caller's thread when an instance is idle and nothing is queued; nil
+    /// when the request must go through the queue instead.
+    func runDirectlyIfIdle(_ inputs: [String: Tensor], rows: Int) -> Result<CompletedRequest, ServingError>? {
+        guard allowsDirectRuns, let instance = scheduler.claimIdleInstance() else { return nil }
+        defer { scheduler.releaseInstance(instance) }
+        let started = ContinuousClock.now
+        let result: Result<[String: Tensor], ServingError>
+        do {
+            result = .success(try sessions[instance].run(inputs))
+        } catch {
+            result = .failure(.inferenceFailed(model: model, version: version, reason: "\(error)"))
+        }
+        let computeTime = ContinuousClock.now - started
+        counters.batches.add(1, ordering: .relaxed)
+        metrics.computeDuration.recordNanoseconds(computeTime.nanoseconds)
+        metrics.batchSize.record(rows)
+        return result.map {
+            CompletedRequest(outputs: $0, queueTime: .zero, computeTime: computeTime, batchRows: rows)
+        }
     }
 
     /// Runs one batch and answers each of its requests.

@@ -32,18 +32,26 @@ extension ModelServer {
         public var metricsFactory: (any MetricsFactory)?
         /// Prefix of every metric name. Default `kiln`.
         public var metricsPrefix: String
+        /// A version whose batch-1 warm-up run took at most this long runs a request directly on the
+        /// caller's thread when it is the version's only request in flight and an instance is idle,
+        /// which saves two thread hand-offs (most of the serving overhead for small models). Under
+        /// concurrent load requests go through the queue, where batches form; longer runs always go
+        /// to the version's worker threads, so they never hold up Swift's cooperative thread pool.
+        /// nil sends every request to the workers. Default 500 microseconds.
+        public var directRunLimit: Duration?
         /// Test-only interception points.
         package var hooks = ServerHooks()
 
         public init(pollInterval: Duration? = .seconds(1),
                     defaultModelConfiguration: ModelConfiguration = ModelConfiguration(),
                     loader: ModelLoader = .kilnFile, metricsFactory: (any MetricsFactory)? = nil,
-                    metricsPrefix: String = "kiln") {
+                    metricsPrefix: String = "kiln", directRunLimit: Duration? = .microseconds(500)) {
             self.pollInterval = pollInterval
             self.defaultModelConfiguration = defaultModelConfiguration
             self.loader = loader
             self.metricsFactory = metricsFactory
             self.metricsPrefix = metricsPrefix
+            self.directRunLimit = directRunLimit
         }
     }
 }

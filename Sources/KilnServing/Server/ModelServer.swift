@@ -127,46 +127,22 @@ public final class ModelServer: Service, Sendable {
             }
             if Task.isCancelled { throw ServingError.cancelled(model: name) }
             if let deadline, deadline <= .now { throw ServingError.deadlineExceeded(model: name) }
-            guard served.queue.reserve() else {
-                loaded.counters.rejected.add(1, ordering: .relaxed)
-                throw ServingError.overloaded(model: name, queueCapacity: served.queue.capacity)
-            }
-            let signature = loaded.batchPolicy == nil ? ShapeSignature.unbatched
-                : ShapeSignature(inputs, declared: loaded.inputs)
-
-            loaded.counters.inFlight.add(1, ordering: .relaxed)
+            // Alone on this version: no queue to join and no batch to form, so a direct run costs nobody.
+            let alone = loaded.counters.inFlight.add(1, ordering: .relaxed).oldValue == 0
             served.metrics.inFlight.increment()
             defer {
                 loaded.counters.inFlight.subtract(1, ordering: .relaxed)
                 served.metrics.inFlight.decrement()
             }
-            let timer = deadline.map { deadline in
-                Task {
-                    try? await Task.sleep(until: deadline, clock: .continuous)
-                    guard !Task.isCancelled, let expired = loaded.scheduler.remove(id: requestID) else { return }
-                    expired.continuation.resume(throwing: ServingError.deadlineExceeded(model: name))
-                }
-            }
-            defer { timer?.cancel() }
-
-            let completed = try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CompletedRequest, any Error>) in
-                    let request = QueuedRequest(id: requestID, inputs: inputs, rows: rows, signature: signature,
-                                                enqueued: .now, continuation: continuation)
-                    guard loaded.scheduler.submit(request) else {
-                        served.queue.release(1)
-                        continuation.resume(throwing: VersionClosed())
-                        return
-                    }
-                    // Cancelled between the check above and queueing: the handler found nothing to remove.
-                    if Task.isCancelled, let removed = loaded.scheduler.remove(id: requestID) {
-                        removed.continuation.resume(throwing: ServingError.cancelled(model: name))
-                    }
-                }
-            } onCancel: {
-                if let removed = loaded.scheduler.remove(id: requestID) {
-                    removed.continuation.resume(throwing: ServingError.cancelled(model: name))
-                }
+            let completed: CompletedRequest
+            if alone, let direct = loaded.runDirectlyIfIdle(inputs, rows: rows) {
+                // A direct run never suspends; yield so that a caller predicting in a loop cannot keep a
+                // thread of the cooperative pool from the tasks waiting for it.
+                await Task.yield()
+                completed = try direct.get()
+            } else {
+                completed = try await enqueue(inputs, rows: rows, on: loaded, of: served, deadline: deadline,
+                                              requestID: requestID)
             }
 
             let duration = ContinuousClock.now - started
@@ -191,6 +167,47 @@ public final class ModelServer: Service, Sendable {
                 "duration-us": "\(duration.nanoseconds / 1000)", "outcome": "\(outcome.rawValue)",
                 "error": "\(error)"])
             throw error
+        }
+    }
+
+    /// Queues a request on `loaded` and waits for a worker to run it, honouring the deadline and
+    /// the caller's cancellation while it waits.
+    private func enqueue(_ inputs: [String: Tensor], rows: Int, on loaded: LoadedVersion, of served: ServedModel,
+                         deadline: ContinuousClock.Instant?, requestID: UInt64) async throws -> CompletedRequest {
+        let name = served.name
+        guard served.queue.reserve() else {
+            loaded.counters.rejected.add(1, ordering: .relaxed)
+            throw ServingError.overloaded(model: name, queueCapacity: served.queue.capacity)
+        }
+        let signature = loaded.batchPolicy == nil ? ShapeSignature.unbatched
+            : ShapeSignature(inputs, declared: loaded.inputs)
+        let timer = deadline.map { deadline in
+            Task {
+                try? await Task.sleep(until: deadline, clock: .continuous)
+                guard !Task.isCancelled, let expired = loaded.scheduler.remove(id: requestID) else { return }
+                expired.continuation.resume(throwing: ServingError.deadlineExceeded(model: name))
+            }
+        }
+        defer { timer?.cancel() }
+
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CompletedRequest, any Error>) in
+                let request = QueuedRequest(id: requestID, inputs: inputs, rows: rows, signature: signature,
+                                            enqueued: .now, continuation: continuation)
+                guard loaded.scheduler.submit(request) else {
+                    served.queue.release(1)
+                    continuation.resume(throwing: VersionClosed())
+                    return
+                }
+                // Cancelled between the caller's check and queueing: the handler found nothing to remove.
+                if Task.isCancelled, let removed = loaded.scheduler.remove(id: requestID) {
+                    removed.continuation.resume(throwing: ServingError.cancelled(model: name))
+                }
+            }
+        } onCancel: {
+            if let removed = loaded.scheduler.remove(id: requestID) {
+                removed.continuation.resume(throwing: ServingError.cancelled(model: name))
+            }
         }
     }
 

@@ -7,9 +7,10 @@ import Kiln
 public struct ModelConfiguration: Sendable, Equatable {
     /// Which versions are loaded and served. Default: the newest one.
     public var versionPolicy: VersionPolicy
-    /// Sessions per loaded version that run requests concurrently. Default 1.
-    public var instances: Int
-    /// Threads each session may use inside one operator; nil means cores / instances.
+    /// Sessions per loaded version that run requests concurrently; nil (the default) means one per
+    /// core. Instances share the model's (memory-mapped) weights.
+    public var instances: Int?
+    /// Threads each session may use inside one operator; nil means cores / instances (1 by default).
     public var threadsPerInstance: Int?
     /// Requests of this model that may wait for a session, over all its versions. Past it, a
     /// prediction fails at once with ``ServingError/overloaded(model:queueCapacity:)``. Default 1024.
@@ -24,7 +25,7 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// Descriptions of the outputs; when given, a version whose outputs differ fails to load.
     public var outputs: [TensorDescription]
 
-    public init(versionPolicy: VersionPolicy = .default, instances: Int = 1, threadsPerInstance: Int? = nil,
+    public init(versionPolicy: VersionPolicy = .default, instances: Int? = nil, threadsPerInstance: Int? = nil,
                 maxQueueSize: Int = 1024, batching: BatchingConfiguration = BatchingConfiguration(),
                 warmup: [[String: [Int]]]? = nil, inputs: [TensorDescription] = [],
                 outputs: [TensorDescription] = []) {
@@ -42,7 +43,9 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// - Throws: ``ModelStoreError/invalidConfiguration(model:reason:)`` naming the bad key.
     public func validate(model: String) throws(ModelStoreError) {
         func fail(_ reason: String) -> ModelStoreError { .invalidConfiguration(model: model, reason: reason) }
-        guard (1...256).contains(instances) else { throw fail("instances must be 1...256, not \(instances)") }
+        if let instances, !(1...256).contains(instances) {
+            throw fail("instances must be 1...256, not \(instances)")
+        }
         if let threadsPerInstance, !(1...1024).contains(threadsPerInstance) {
             throw fail("threadsPerInstance must be 1...1024, not \(threadsPerInstance)")
         }
@@ -172,7 +175,7 @@ extension ModelConfiguration: Codable {
         let defaults = ModelConfiguration()
         self.init(
             versionPolicy: try container.decodeIfPresent(VersionPolicy.self, forKey: .versionPolicy) ?? defaults.versionPolicy,
-            instances: try container.decodeIfPresent(Int.self, forKey: .instances) ?? defaults.instances,
+            instances: try container.decodeIfPresent(Int.self, forKey: .instances),
             threadsPerInstance: try container.decodeIfPresent(Int.self, forKey: .threadsPerInstance),
             maxQueueSize: try container.decodeIfPresent(Int.self, forKey: .maxQueueSize) ?? defaults.maxQueueSize,
             batching: try container.decodeIfPresent(BatchingConfiguration.self, forKey: .batching) ?? defaults.batching,
@@ -184,7 +187,7 @@ extension ModelConfiguration: Codable {
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(versionPolicy, forKey: .versionPolicy)
-        try container.encode(instances, forKey: .instances)
+        try container.encodeIfPresent(instances, forKey: .instances)
         try container.encodeIfPresent(threadsPerInstance, forKey: .threadsPerInstance)
         try container.encode(maxQueueSize, forKey: .maxQueueSize)
         try container.encode(batching, forKey: .batching)

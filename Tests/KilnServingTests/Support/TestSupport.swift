@@ -137,9 +137,10 @@ func sampleInput(rows: Int, features: Int, seed: Int) throws -> Tensor {
 /// logger is given.
 func makeServer(_ store: ModelStore, configuration modelConfiguration: ModelConfiguration = ModelConfiguration(),
                 gate: WorkerGate? = nil, metrics: (any MetricsFactory)? = nil, logger: Logger? = nil,
-                pollInterval: Duration? = nil) -> ModelServer {
+                pollInterval: Duration? = nil, directRunLimit: Duration? = .microseconds(500)) -> ModelServer {
     var configuration = ModelServer.Configuration(
-        pollInterval: pollInterval, defaultModelConfiguration: modelConfiguration, metricsFactory: metrics)
+        pollInterval: pollInterval, defaultModelConfiguration: modelConfiguration, metricsFactory: metrics,
+        directRunLimit: directRunLimit)
     if let gate { configuration.hooks = gate.hooks }
     return ModelServer(store: store, configuration: configuration,
                        logger: logger ?? Logger(label: "kiln.serving.tests", factory: { _ in SwiftLogNoOpLogHandler() }))
