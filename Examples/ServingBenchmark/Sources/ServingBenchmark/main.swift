@@ -8,7 +8,7 @@ import Synchronization
 
 let fixture = URL(filePath: #filePath).deletingLastPathComponent().appending(path: "../../../../Fixtures/mlp/model.kiln")
     .standardizedFileURL
-let throughputSeconds = CommandLine.arguments.count > 1 ? Double(CommandLine.arguments[1]) ?? 3 : 3
+let throughputSeconds = CommandLine.arguments.dropFirst().compactMap(Double.init).first ?? 3
 let quiet = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
 let cores = ProcessInfo.processInfo.activeProcessorCount
 
@@ -54,7 +54,7 @@ for _ in 0..<iterations {
     _ = try session.run(["x": x])
     direct.append(microseconds(ContinuousClock.now - started))
 }
-let directP50 = describe("direct InferenceSession.run, b1", direct)
+_ = describe("direct InferenceSession.run, b1", direct)
 for threads in [1, 2] {
     let batchSession = try InferenceSession(model: Model(contentsOf: fixture), options: .init(threads: threads))
     let x32 = try input(rows: 32, seed: 3)
@@ -69,23 +69,30 @@ for threads in [1, 2] {
 }
 _ = try InferenceSession(model: Model(contentsOf: fixture), options: .init(threads: 1))  // OpenBLAS back to 1 thread
 
+// Direct and served calls alternate, so both see the same machine load.
 for (name, directRunLimit) in [("direct runs allowed (default)", Duration?.some(.microseconds(500))), ("every request through the worker threads", nil)] {
     let (store, root) = try makeStore(ModelConfiguration(instances: 1, threadsPerInstance: 1))
     let server = ModelServer(store: store, configuration: .init(pollInterval: nil, directRunLimit: directRunLimit), logger: quiet)
     await server.reload()
     for _ in 0..<2_000 { _ = try await server.predict(model: "mlp", inputs: ["x": x]) }
     var served: [Double] = []
+    var alongside: [Double] = []
     served.reserveCapacity(iterations)
     for _ in 0..<iterations {
-        let started = ContinuousClock.now
+        var started = ContinuousClock.now
+        _ = try session.run(["x": x])
+        alongside.append(microseconds(ContinuousClock.now - started))
+        started = ContinuousClock.now
         _ = try await server.predict(model: "mlp", inputs: ["x": x])
         served.append(microseconds(ContinuousClock.now - started))
     }
+    let directP50 = describe("InferenceSession.run, b1, alternating", alongside)
     let servedP50 = describe("ModelServer.predict, b1, \(name)", served)
     print(String(format: "  serving overhead at p50: %.1f us", servedP50 - directP50))
     await server.shutdown()
     try? FileManager.default.removeItem(at: root)
 }
+if CommandLine.arguments.contains("--overhead-only") { exit(0) }
 
 // 2. Throughput at 64 concurrent callers, batching on vs off.
 final class Counter: Sendable {
