@@ -17,8 +17,9 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var maxQueueSize: Int
     /// Dynamic batching; on by default when the model has a batch axis.
     public var batching: BatchingConfiguration
-    /// Input shapes to warm a new version up with, one run each; nil derives one run from the
-    /// model's declared inputs (symbolic dims = 1), plus one at the maximum batch size when batching.
+    /// Input shapes (zeros) to warm a new version up with before it takes traffic, each run twice on
+    /// every instance; nil derives them from the model's declared inputs: symbolic dims = 1, plus the
+    /// same at the maximum batch size when batching.
     public var warmup: [[String: [Int]]]?
     /// Descriptions of the inputs; when given, a version whose inputs differ fails to load.
     public var inputs: [TensorDescription]
