@@ -61,6 +61,11 @@ import Testing
         try await eventually("version 3 to unload after its removal") { (try? state("3", "unloaded")) == 1 }
         #expect(try state("3", "ready") == 0)
         #expect(try state("1", "ready") == 1)
+        // Once a version has left the store and is unloaded, its series are released.
+        await server.reload()
+        let versionsWithSeries = Set(metrics.meters(label: "kiln_version_state")
+            .compactMap { meter in meter.dimensions.first { $0.0 == "version" }?.1 })
+        #expect(versionsWithSeries == ["1", "2"])
         await server.shutdown()
         #expect(try state("1", "unloaded") == 1)
     }

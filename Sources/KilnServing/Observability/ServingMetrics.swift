@@ -134,6 +134,17 @@ final class VersionMetrics: Sendable {
         requests[outcome]?.increment()
     }
 
+    /// Tells the backend these series will not change again (the version left the store), so a
+    /// long-running server does not keep series for every version it ever served.
+    func destroy() {
+        for counter in requests.values { counter.destroy() }
+        for meter in states.values { meter.destroy() }
+        requestDuration.destroy()
+        queueDuration.destroy()
+        computeDuration.destroy()
+        batchSize.destroy()
+    }
+
     /// Sets the gauge of the new state to 1 and of the previous one to 0.
     func recordState(_ state: VersionState) {
         let previous = currentState.withLock { current -> String? in

@@ -272,6 +272,7 @@ extension ModelServer {
     /// Points traffic at the ready versions, then drains the versions no route uses any more.
     private func route(_ served: ServedModel, snapshot: ModelStore.Snapshot, selected: [Int], logger: Logger) {
         var toDrain: [LoadedVersion] = []
+        var forgotten: [VersionMetrics] = []
         let (before, after) = served.state.withLock { state -> (Int?, Int?) in
             func ready(_ version: Int) -> LoadedVersion? {
                 guard let entry = state.entries[version], entry.state == .ready else { return nil }
@@ -322,12 +323,15 @@ extension ModelServer {
             let present = Set(snapshot.versions)
             for (version, entry) in state.entries where !present.contains(version) {
                 switch entry.state {
-                case .unloaded, .failed: state.entries[version] = nil
+                case .unloaded, .failed:
+                    state.entries[version] = nil
+                    forgotten.append(entry.metrics)
                 default: break
                 }
             }
             return (previous.latest?.version, routing.latest?.version)
         }
+        for metrics in forgotten { metrics.destroy() }
         if before != after {
             logger.info("latest moved", metadata: ["from": "\(before.map(String.init) ?? "none")",
                                                   "to": "\(after.map(String.init) ?? "none")"])
