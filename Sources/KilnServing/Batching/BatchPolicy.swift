@@ -18,7 +18,6 @@ struct BatchPolicy: Sendable, Equatable {
     static func batchAxis(of model: Model) -> Result<String, Unsupported> {
         var symbol: String?
         let values = model.inputs.map { ("input", $0) } + model.outputs.map { ("output", $0) }
-        guard !model.inputs.isEmpty else { return .failure(Unsupported(description: "the model has no inputs")) }
         for (kind, info) in values {
             guard let shape = info.type.shape, let first = shape.first else {
                 return .failure(Unsupported(description: "\(kind) '\(info.name)' has no known axis 0 (\(info.type))"))
@@ -32,7 +31,10 @@ struct BatchPolicy: Sendable, Equatable {
             }
             symbol = name
         }
-        return .success(symbol!)
+        guard let symbol, !model.inputs.isEmpty else {
+            return .failure(Unsupported(description: "the model has no inputs"))
+        }
+        return .success(symbol)
     }
 
     /// The policy for `model` under `configuration`: nil when batching is off.

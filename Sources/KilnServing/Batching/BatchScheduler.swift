@@ -76,9 +76,9 @@ final class BatchScheduler: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         guard let signature = groupOfRequest.removeValue(forKey: id),
-              let position = groups[signature]?.firstIndex(where: { $0.id == id }) else { return nil }
-        let request = groups[signature]!.remove(at: position)
-        if groups[signature]!.isEmpty { groups[signature] = nil }
+              let position = groups[signature]?.firstIndex(where: { $0.id == id }),
+              let request = groups[signature]?.remove(at: position) else { return nil }
+        if groups[signature]?.isEmpty == true { groups[signature] = nil }
         onLeave(1)
         return request
     }
@@ -158,7 +158,7 @@ final class BatchScheduler: @unchecked Sendable {
                 let decision = decide(queue, now: now)
                 switch decision {
                 case .take(let count):
-                    if best == nil || queue[0].id < best!.headID { best = (signature, count, queue[0].id) }
+                    if queue[0].id < best?.headID ?? .max { best = (signature, count, queue[0].id) }
                 case .wait(let due):
                     earliestDue = min(earliestDue ?? due, due)
                 }

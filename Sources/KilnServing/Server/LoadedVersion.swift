@@ -51,7 +51,7 @@ final class LoadedVersion: Sendable {
         self.logger = logger
         self.hooks = hooks
         self.allowsDirectRuns = allowsDirectRuns && hooks.beforeBatch == nil
-            && (policy == nil || policy!.maxQueueDelay == .zero)
+            && (policy?.maxQueueDelay ?? .zero) == .zero
     }
 
     var batchPolicy: BatchPolicy? { scheduler.policy }

@@ -240,7 +240,7 @@ extension ModelServer {
 
     /// Runs `shapes` (zeros) through every session twice; returns the fastest run.
     private static func warmUp(_ sessions: [InferenceSession], model: Model, shapes: [String: [Int]]) throws -> Duration {
-        let described = shapes.keys.sorted().map { "\($0): \(shapes[$0]!)" }.joined(separator: ", ")
+        let described = shapes.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: ", ")
         do {
             var inputs: [String: Tensor] = [:]
             for (name, shape) in shapes {

@@ -118,9 +118,8 @@ final class ServedModel: Sendable {
 
     func status() -> ModelStatus {
         state.withLock { state in
-            let versions = state.entries.keys.sorted().map { version -> VersionStatus in
-                let entry = state.entries[version]!
-                return VersionStatus(
+            let versions = state.entries.sorted { $0.key < $1.key }.map { version, entry -> VersionStatus in
+                VersionStatus(
                     version: version, state: entry.state,
                     succeeded: entry.counters.succeeded.load(ordering: .relaxed),
                     failed: entry.counters.failed.load(ordering: .relaxed),
@@ -130,9 +129,8 @@ final class ServedModel: Sendable {
                     batches: entry.counters.batches.load(ordering: .relaxed),
                     loadDuration: entry.loadDuration)
             }
-            let labels = state.routing.storeLabels.keys.sorted().map { label in
-                LabelStatus(label: label, target: state.routing.storeLabels[label]!,
-                            serving: state.routing.labels[label]?.version)
+            let labels = state.routing.storeLabels.sorted { $0.key < $1.key }.map { label, target in
+                LabelStatus(label: label, target: target, serving: state.routing.labels[label]?.version)
             }
             return ModelStatus(model: name, versions: versions, labels: labels, latest: state.routing.latest?.version,
                                queueDepth: queue.current, queueCapacity: queue.capacity,
