@@ -12,7 +12,7 @@ batch 1 and 64, all-MiniLM-L6-v2 at sequence 128 with batch 1 and 8) and each th
 3. Rounds alternate the two sides (Kiln first in even rounds, ORT first in odd ones) so drift in the
    machine's speed hits both alike. A Kiln round is one process:
        kiln bench Zoo/<model>/model.kiln --input NAME=FILE.npy ... --threads N --warmup W --iterations K --json
-   whose peak RSS comes from os.wait4 on that child. An ORT round is W warm-up runs and K timed runs in
+   whose peak RSS comes from GNU time (`/usr/bin/time -f %M`) around that child. An ORT round is W warm-up runs and K timed runs in
    the worker. Both sides get the same W and K (from ORT's speed, so a round takes about
    --round-seconds for ORT).
 4. Reported latency = the median over rounds of each round's median (and p90), for both sides alike.
@@ -83,9 +83,6 @@ CASES = [
 def ort_worker(model_path: str, input_dir: str, threads: int) -> int:
     import onnxruntime as ort
 
-    def rss_kb() -> int:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-
     def reply(obj: dict) -> None:
         sys.stdout.write(json.dumps(obj) + "\n")
         sys.stdout.flush()
@@ -100,7 +97,7 @@ def ort_worker(model_path: str, input_dir: str, threads: int) -> int:
         return session, (time.perf_counter() - start) * 1e3
 
     inputs = {p.stem: np.load(p, allow_pickle=False) for p in sorted(Path(input_dir).glob("*.npy"))}
-    baseline = rss_kb()  # interpreter + numpy + onnxruntime, before any model
+    baseline = peak_rss_of_self_kb()  # interpreter + numpy + onnxruntime, before any model
     session, session_ms = create()
     start = time.perf_counter()
     session.run(None, inputs)
@@ -125,7 +122,7 @@ def ort_worker(model_path: str, input_dir: str, threads: int) -> int:
                 times.append((time.perf_counter() - start) * 1e3)
             reply({"times_ms": times})
         elif command["cmd"] == "finish":
-            peak = rss_kb()
+            peak = peak_rss_of_self_kb()
             # More creations for a steadier load time; after the RSS reading so two sessions alive at
             # once cannot inflate it.
             more = []
@@ -177,26 +174,61 @@ class ChildResult:
     timed_out: bool = False
 
 
+def peak_rss_of_self_kb() -> int:
+    """VmHWM: the high-water RSS of this process's own address space since its exec.
+
+    getrusage's ru_maxrss is no good here: Linux carries the forked copy of the parent's RSS (this
+    orchestrator holds whole models) into the child's ru_maxrss across exec.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+GNU_TIME = Path("/usr/bin/time")
+
+
 def run_measured(command: list[str], timeout: float, cwd: Path | None = None) -> ChildResult:
-    """Runs a child and reads its own peak RSS from wait4 (RUSAGE_CHILDREN would mix all children)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    """Runs a child and measures its own peak RSS.
+
+    The child is started by /usr/bin/time (GNU time, `-f %M`), a tiny process whose own fork of the
+    child copies almost nothing, and which reads the child's ru_maxrss from wait4. (wait4 from this
+    Python process would report at least this process's RSS at fork time; see peak_rss_of_self_kb.)
+    Without /usr/bin/time, the child's VmHWM is polled from /proc every 2 ms instead: exact for any
+    peak reached more than 2 ms before the child exits, as a benchmark's is.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
+        use_time = GNU_TIME.exists()
+        full = [str(GNU_TIME), "-f", "%M", "-o", rss_file.name, *command] if use_time else command
         start = time.monotonic()
-        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=cwd)
-        deadline = start + timeout
-        timed_out = False
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid == process.pid:
-                break
-            if time.monotonic() > deadline and not timed_out:
+        process = subprocess.Popen(full, stdout=out, stderr=err, cwd=cwd, start_new_session=True)
+        timed_out, polled_kb = False, 0
+        while process.poll() is None:
+            if not use_time:
+                try:
+                    for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
+                        if line.startswith("VmHWM:"):
+                            polled_kb = max(polled_kb, int(line.split()[1]))
+                except (OSError, ValueError, IndexError):
+                    pass
+            if time.monotonic() - start > timeout and not timed_out:
                 timed_out = True
-                process.kill()
+                os.killpg(process.pid, 9)  # the whole group: time and the child under it
             time.sleep(0.002)
-        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here; keep Popen from waiting again
         seconds = time.monotonic() - start
+        peak_kb = polled_kb
+        if use_time:
+            # GNU time writes "Command exited with non-zero status N" before the figure when it fails.
+            figures = [line for line in rss_file.read().split("\n") if line.strip().isdigit()]
+            peak_kb = int(figures[-1]) if figures else 0
         out.seek(0)
         err.seek(0)
-        return ChildResult(process.returncode, out.read(), err.read(), usage.ru_maxrss, seconds, timed_out)
+        return ChildResult(process.returncode, out.read(), err.read(), peak_kb, seconds, timed_out)
 
 
 def first_line(text: str, limit: int = 160) -> str:
@@ -610,7 +642,7 @@ def git_revision() -> str:
 
 def report_markdown(results: list[CaseResult], args, build_command: str, ort_version: str, seconds: float,
                     load_averages: tuple[float, float]) -> str:
-    busy = max(load_averages) > 0.5 * (os.cpu_count() or 1)
+    busy = load_averages[0] > 0.5 * (os.cpu_count() or 1)  # "after" includes this run's own load
     baselines = [r.ort_baseline_rss_kb for r in results if r.ort_baseline_rss_kb]
     notes = [r for r in results if r.note]
     lines = [
@@ -634,8 +666,8 @@ def report_markdown(results: list[CaseResult], args, build_command: str, ort_ver
         "- Load: Kiln's `load_ms` + `first_run_ms` from `kiln bench` (file to first result; median over "
         "rounds, page cache warm) against ORT's `InferenceSession` creation (median of 3) with its first run "
         "in parentheses. The issue's load target compares Kiln's figure with ORT's session time.",
-        "- Peak RSS: Kiln = the `kiln bench` process (max over rounds, from `wait4`); ORT = its worker "
-        "process, which includes the Python interpreter, numpy and onnxruntime"
+        "- Peak RSS: Kiln = the `kiln bench` process (max over rounds, from `/usr/bin/time -f %M`); ORT = "
+        "its worker process's VmHWM, which includes the Python interpreter, numpy and onnxruntime"
         + (f" (about {np.median(baselines) / 1024:.0f} MB before any session is created)" if baselines else "")
         + ".",
     ]

@@ -650,8 +650,7 @@ def value_info(value: onnx.ValueInfoProto) -> dict:
     return {"name": value.name, "dtype": TensorProto.DataType.Name(tensor.elem_type).lower(), "shape": dims}
 
 
-def manifest(model: ZooModel, proto: onnx.ModelProto, results: list[SetResult], sizes: dict[str, int],
-             seconds: float) -> dict:
+def manifest(model: ZooModel, proto: onnx.ModelProto, results: list[SetResult], sizes: dict[str, int]) -> dict:
     initializers = {t.name for t in proto.graph.initializer}
     parameters = sum(int(np.prod(t.dims)) for t in proto.graph.initializer)
     rtol, atol = model.tolerance
@@ -682,7 +681,6 @@ def manifest(model: ZooModel, proto: onnx.ModelProto, results: list[SetResult], 
                      "onnx": onnx.__version__, "onnxruntime": ort.__version__, "numpy": np.__version__,
                      **transformers_version()},
         "files": sizes,
-        "export_seconds": round(seconds, 1),
     }
 
 
@@ -765,10 +763,8 @@ def write_model(model: ZooModel, out_root: Path) -> dict:
     sizes = {str(p.relative_to(directory)): p.stat().st_size for p in sorted(directory.rglob("*")) if p.is_file()}
     if model.committed and sum(sizes.values()) > MAX_FIXTURE_BYTES:
         raise SystemExit(f"{model.name}: {sum(sizes.values())} bytes, over the {MAX_FIXTURE_BYTES} byte fixture budget")
-    info = manifest(model, proto, results, sizes, time.monotonic() - started)
-    # Timing and byte counts vary run to run or are circular; keep committed files reproducible.
-    if model.committed:
-        del info["export_seconds"]
+    # No timings in the files written: an export must reproduce them byte for byte (--check).
+    info = manifest(model, proto, results, sizes)
     (directory / "manifest.json").write_text(json.dumps(info, indent=2) + "\n")
     location = "committed" if model.committed else "not committed; Zoo/ is git-ignored"
     (directory / "README.md").write_text(readme(model, info, location))
