@@ -137,16 +137,21 @@ def ort_worker(model_path: str, input_dir: str, threads: int) -> int:
 
 class OrtWorker:
     def __init__(self, model_path: Path, input_dir: Path, threads: int) -> None:
+        # stderr to a file, not a pipe: nobody reads it while the worker runs, and a full pipe would
+        # block the worker mid-benchmark.
+        self.stderr = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--ort-worker", str(model_path), str(input_dir), str(threads)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, text=True, bufsize=1)
         self.hello = self._read()
 
     def _read(self) -> dict:
         line = self.process.stdout.readline()
         if not line:
-            error = self.process.stderr.read().strip().splitlines()
-            raise RuntimeError(error[-1] if error else f"ORT worker exited with {self.process.wait()}")
+            status = self.process.wait()
+            self.stderr.seek(0)
+            error = [l for l in self.stderr.read().splitlines() if l.strip()]
+            raise RuntimeError(error[-1] if error else f"ORT worker exited with {status}")
         return json.loads(line)
 
     def request(self, command: dict) -> dict:
@@ -158,6 +163,7 @@ class OrtWorker:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
+        self.stderr.close()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -440,7 +446,11 @@ def measure_case(case: Case, threads: int, args, kiln: Path | None, kiln_error: 
         result.note = f"missing {onnx_path}: run `bash Scripts/zoo.sh --only {case.model}`"
         result.kiln.error = result.ort.error = "error: model not exported"
         return result
-    inputs = make_inputs(case, onnx_path, model_dir / "bench" / case.id)
+    try:
+        inputs = make_inputs(case, onnx_path, model_dir / "bench" / case.id)
+    except Exception as error:  # an unreadable .onnx or an input this script cannot fill
+        result.kiln.error = result.ort.error = f"error: inputs: {first_line(str(error)) or type(error).__name__}"
+        return result
     try:
         result.gflop = count_flops(onnx_path, inputs) / 1e9
     except Exception as error:  # a FLOP count is a nice-to-have; never lose the timing over it
