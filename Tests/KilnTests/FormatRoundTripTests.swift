@@ -156,3 +156,18 @@ import Testing
         }
     }
 }
+
+@Suite struct FormatWriterTests {
+    /// The writer refuses what its reader would refuse, so every written file loads.
+    @Test func refusesValuesNoReaderAccepts() throws {
+        var graph = Graph(name: "bad", inputs: [ValueInfo("x", .float32, [.fixed(-2)])],
+                          outputs: [ValueInfo("x", .float32, [.fixed(-2)])])
+        let negativeDim = try Model(graph: graph)
+        #expect(throws: FormatError.unwritable(reason: "value 'x' has a negative dim (-2)")) { try negativeDim.serialized() }
+        graph.inputs = [ValueInfo("x", .float32, [2])]
+        graph.outputs = graph.inputs
+        graph.opsetImports = ["": 0]
+        let badOpset = try Model(graph: graph)
+        #expect(throws: FormatError.unwritable(reason: "opset version 0 of domain '' is below 1")) { try badOpset.serialized() }
+    }
+}

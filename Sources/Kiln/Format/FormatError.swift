@@ -39,6 +39,8 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateSection(String)
     /// A model cannot be written: something is too large for the format's fields.
     case tooLarge(what: String)
+    /// A model cannot be written: it holds a value no reader would accept (e.g. a negative dim).
+    case unwritable(reason: String)
     /// The file could not be opened, mapped or written.
     case io(path: String, reason: String)
 
@@ -62,6 +64,8 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the file has more than one \(section) section"
         case .tooLarge(let what):
             return "cannot write the model: \(what) is too large for the .kiln format"
+        case .unwritable(let reason):
+            return "cannot write the model: \(reason)"
         case .io(let path, let reason):
             return "\(path): \(reason)"
         }
