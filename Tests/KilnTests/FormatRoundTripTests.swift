@@ -85,6 +85,23 @@ import Testing
         #expect(fileBytes == (try original.serialized()))
     }
 
+    /// The mapping lives exactly as long as some tensor borrowed from it.
+    @Test func mappingOutlivesTheModelAndEndsWithItsLastTensor() throws {
+        let folder = try FormatFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("lifetime.kiln")
+        try FormatFixtures.sampleModel().write(to: url)
+        func isMapped() throws -> Bool {
+            let maps = try #require(FileHandle(forReadingAtPath: "/proc/self/maps")).readDataToEndOfFile()
+            return String(decoding: maps, as: UTF8.self).contains(url.path)
+        }
+        var weight: Tensor? = try Model(contentsOf: url).graph.initializers["int64"]
+        #expect(try isMapped())
+        #expect(try weight?.scalars(as: Int64.self) == [Int64.min, Int64.max])
+        weight = nil
+        #expect(try !isMapped())
+    }
+
     @Test func serializationIsDeterministic() throws {
         let first = try FormatFixtures.sampleModel().serialized()
         let second = try FormatFixtures.sampleModel().serialized()
@@ -136,6 +153,9 @@ import Testing
         try FormatFixtures.tinyModel().write(to: url)
         #expect(try old.graph.initializers["int32"]?.scalars(as: Int32.self) == [-5, 0, Int32.max])
         #expect(try Model(contentsOf: url).metadata.name == "tiny")
+        // Writing a mapped model over its own file reads from the old inode while the new one fills.
+        try old.write(to: url)
+        #expect(try Model(contentsOf: url).serialized() == (try old.serialized()))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.kiln"])
     }
 

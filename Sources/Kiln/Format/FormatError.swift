@@ -1,6 +1,8 @@
 /// A `.kiln` format version, `major.minor`.
 public struct FormatVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Changes when older readers cannot read the file at all.
     public var major: Int
+    /// Changes when a file adds only what older readers of the same major can skip.
     public var minor: Int
 
     public init(major: Int, minor: Int) {
