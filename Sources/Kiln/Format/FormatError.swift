@@ -51,7 +51,8 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badMagic:
             return "not a .kiln file: the magic bytes are wrong (or the file went through a text-mode transfer)"
         case .unsupportedMajorVersion(let found, let supported):
-            return "the file is format version \(found), but this Kiln reads format \(supported.major).x (up to \(supported)); upgrade Kiln to load it"
+            let advice = found > supported ? "upgrade Kiln to load it" : "convert the model again with this Kiln"
+            return "the file is format version \(found), but this Kiln reads format \(supported.major).x (up to \(supported)); \(advice)"
         case .unsupportedFeature(let found, let supported, let feature):
             return "the file (format \(found)) requires \(feature), which this Kiln (format \(supported)) does not support"
         case .truncated(let section, let offset, let needed, let available):
