@@ -18,7 +18,7 @@ import Testing
         }
     }
 
-    /// Every 509th positive finite bit pattern and its negation (about 2.1 million inputs, all
+    /// Every 1021st positive finite bit pattern and its negation (about 2.1 million inputs, all
     /// exponents), plus the grid [-30, 30] in steps of 2^-10.
     static let sweep: [Float] = {
         var values: [Float] = []
