@@ -113,7 +113,13 @@ extension Bool: CastableScalar {
     }
 }
 
-extension CastableScalar where Self: FixedWidthInteger {
+/// An integer type with a direct (non-generic) conversion from an in-range Float.
+package protocol FloatTruncatingInteger: FixedWidthInteger {
+    /// `x` truncated toward zero; `x` must be in the type's range after truncation.
+    init(truncatingInRange x: Float)
+}
+
+extension CastableScalar where Self: FloatTruncatingInteger {
     package static var castKind: CastKind { .integer }
     @inline(__always) package var castFloat: Float { Float(self) }
     @inline(__always) package var castInteger: Int64 { Int64(truncatingIfNeeded: self) }
@@ -125,17 +131,28 @@ extension CastableScalar where Self: FixedWidthInteger {
     /// `x` truncated toward zero, clamped to the type's range; NaN gives 0.
     @inline(__always)
     static func saturatingTruncation(_ x: Float) -> Self {
-        let truncated = x.rounded(.towardZero)
-        // Float(min) is exact (0 or minus a power of two); Float(max) is either max itself or, for
-        // the wide types, rounds up to the first power of two that no longer fits.
-        if truncated.isNaN { return 0 }
-        if truncated < Float(Self.min) { return Self.min }
-        if truncated >= Float(Self.max) { return Self.max }
-        return Self(truncated)
+        // Float(min) is exact (0 or minus a power of two), and everything at or below it ends at min.
+        // Float(max) is either max itself or, for the wide types, rounds up to the first power of two
+        // that no longer fits; everything at or above it ends at max.
+        if x.isNaN { return 0 }
+        if x <= Float(Self.min) { return Self.min }
+        if x >= Float(Self.max) { return Self.max }
+        return Self(truncatingInRange: x)
     }
 }
 
-extension Int64: CastableScalar {}
-extension Int32: CastableScalar {}
-extension Int8: CastableScalar {}
-extension UInt8: CastableScalar {}
+extension Int64: CastableScalar, FloatTruncatingInteger {
+    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+}
+
+extension Int32: CastableScalar, FloatTruncatingInteger {
+    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+}
+
+extension Int8: CastableScalar, FloatTruncatingInteger {
+    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+}
+
+extension UInt8: CastableScalar, FloatTruncatingInteger {
+    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+}
