@@ -132,6 +132,42 @@ import Testing
         }
     }
 
+    @Test func modMatchesSpecificationExamples() throws {
+        let x = try Tensor(shape: [6], scalars: [-4, 7, 5, 4, -7, 8] as [Int64])
+        let y = try Tensor(shape: [6], scalars: [2, -3, 8, -2, 3, 5] as [Int64])
+        #expect(try ElementwiseTesting.run("Mod", [x, y]).scalars(as: Int64.self) == [0, -2, 5, 0, 2, 3])
+        #expect(try ElementwiseTesting.run("Mod", [x, y], attributes: ["fmod": .int(1)]).scalars(as: Int64.self)
+            == [0, 1, 5, 0, -1, 3])
+        let floats = try Tensor(shape: [6], scalars: [-4.3, 7.2, 5.0, 4.3, -7.2, 8.0] as [Float])
+        let divisors = try Tensor(shape: [6], scalars: [2.1, -3.4, 8.0, -2.1, 3.4, 5.0] as [Float])
+        let remainders = try ElementwiseTesting.run("Mod", [floats, divisors], attributes: ["fmod": .int(1)])
+        let comparison = Comparison.compare(remainders, try Tensor(shape: [6], scalars: [-0.1, 0.4, 5, 0.1, -0.4, 3] as [Float]),
+                                            rtol: 1e-5, atol: 1e-5)
+        #expect(comparison.isClose, "\(comparison)")
+        // Broadcast int32 against a scalar; remainder by zero and float without fmod are errors.
+        let int32s = try ElementwiseTesting.run("Mod", [Tensor(shape: [4], scalars: [-5, -1, 0, 6] as [Int32]), Tensor(scalar: Int32(4))])
+        #expect(try int32s.scalars(as: Int32.self) == [3, 3, 0, 2])
+        #expect(throws: OperatorError.self) { try ElementwiseTesting.run("Mod", [x, Tensor(scalar: Int64(0))]) }
+        #expect(throws: OperatorError.self) { try ElementwiseTesting.run("Mod", [floats, divisors]) }
+        #expect(throws: OperatorError.self) {
+            try ElementwiseTesting.infer("Mod", [TensorType(.float32, [2]), TensorType(.float32, [2])])
+        }
+        #expect(throws: GraphError.self) { try ElementwiseTesting.makeOperator("Mod", inputs: 2, attributes: ["fmod": .int(2)]) }
+    }
+
+    @Test(arguments: ElementwiseTesting.sizes)
+    func modMatchesPythonSemanticsAtEverySize(n: Int) throws {
+        let a = ElementwiseTesting.ints(n, seed: UInt64(n), in: -100...100)
+        let b = ElementwiseTesting.ints(n, seed: UInt64(n + 50), in: 1...7).enumerated().map { $0.offset % 3 == 0 ? -$0.element : $0.element }
+        let output = try ElementwiseTesting.run("Mod", [Tensor(shape: [n], scalars: a), Tensor(shape: [n], scalars: b)])
+        // Floor-division remainder, computed independently in Double.
+        let expected = zip(a, b).map { (x: Int64, y: Int64) -> Int64 in
+            let quotient = (Double(x) / Double(y)).rounded(.down)
+            return x - y * Int64(quotient)
+        }
+        #expect(try output.scalars(as: Int64.self) == expected)
+    }
+
     // MARK: Variadic operators
 
     @Test func variadicOperatorsMatchSpecificationExamples() throws {

@@ -94,6 +94,15 @@ import Testing
             == TensorType(.float16, nil))
     }
 
+    @Test func castLikeTakesTheSecondInputsDType() throws {
+        let input = try Tensor(shape: [3], scalars: [1.9, -2.5, 0] as [Float])
+        let like = try Tensor(shape: [0], scalars: [] as [Int32])
+        let output = try ElementwiseTesting.run("CastLike", [input, like])
+        #expect(try output.scalars(as: Int32.self) == [1, -2, 0])
+        #expect(try ElementwiseTesting.infer("CastLike", [TensorType(.float32, ["n", 2]), TensorType(.float16, [1])])
+            == TensorType(.float16, ["n", 2]))
+    }
+
     @Test func rejectsUnsupportedTargets() throws {
         let error = #expect(throws: GraphError.self) {
             try ElementwiseTesting.makeOperator("Cast", inputs: 1, attributes: ["to": .int(8)])

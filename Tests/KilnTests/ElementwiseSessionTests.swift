@@ -11,7 +11,7 @@ import Testing
             "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Sum", "Mean", "Neg", "Abs", "Sign", "Sqrt", "Reciprocal",
             "Exp", "Log", "Sin", "Cos", "Erf", "Floor", "Ceil", "Round", "Relu", "LeakyRelu", "PRelu", "Elu", "Selu",
             "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "Gelu", "Softplus", "Softsign", "Mish", "Equal", "Less",
-            "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "Where", "Clip", "Cast",
+            "Greater", "LessOrEqual", "GreaterOrEqual", "Not", "And", "Or", "Xor", "Where", "Clip", "Cast", "CastLike", "Mod",
         ]
         for opType in expected {
             #expect(OperatorRegistry.lookup(opType: opType, domain: "") != nil, "\(opType) is not registered")

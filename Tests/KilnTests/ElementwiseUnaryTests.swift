@@ -136,6 +136,23 @@ import Testing
         #expect(try ElementwiseTesting.run("Sign", [floats]).scalars(as: Float.self) == values.map { Float($0.signum()) })
     }
 
+    @Test(arguments: ElementwiseTesting.sizes)
+    func reluFastKernelMatchesReference(n: Int) throws {
+        var values = ElementwiseTesting.floats(n, seed: UInt64(n))
+        if n > 2 { values[1] = .nan; values[2] = -0.0 }
+        let fast = [Float](unsafeUninitializedCapacity: n) { buffer, count in
+            values.withUnsafeBufferPointer { ReluKernel.fast($0.baseAddress!, buffer.baseAddress!, count: n) }
+            count = n
+        }
+        let reference = [Float](unsafeUninitializedCapacity: n) { buffer, count in
+            values.withUnsafeBufferPointer { ReluKernel.reference($0.baseAddress!, buffer.baseAddress!, count: n) }
+            count = n
+        }
+        #expect(zip(fast, reference).allSatisfy { $0 == $1 || ($0.isNaN && $1.isNaN) })
+        let ints = ElementwiseTesting.ints(n, seed: UInt64(n))
+        #expect(try ElementwiseTesting.run("Relu", [Tensor(shape: [n], scalars: ints)]).scalars(as: Int64.self) == ints.map { max($0, 0) })
+    }
+
     // MARK: Float16
 
     @Test func float16InputsComputeThroughFloat32() throws {

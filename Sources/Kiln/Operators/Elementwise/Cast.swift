@@ -32,16 +32,20 @@ package struct Cast: Operator {
     }
 
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        let input = try Elementwise.require(inputs, 0)
-        guard input.dtype != target else { return [input] }
+        [try Cast.convert(Elementwise.require(inputs, 0), to: target, context: context)]
+    }
+
+    /// `input` converted to `target` (the input itself when it already has that dtype).
+    static func convert(_ input: Tensor, to target: DType, context: ExecutionContext) throws -> Tensor {
+        guard input.dtype != target else { return input }
         switch input.dtype {
-        case .float32: return [try Cast.convert(input, from: Float.self, to: target, context: context)]
-        case .float16: return [try Cast.convert(input, from: Float16.self, to: target, context: context)]
-        case .int64: return [try Cast.convert(input, from: Int64.self, to: target, context: context)]
-        case .int32: return [try Cast.convert(input, from: Int32.self, to: target, context: context)]
-        case .int8: return [try Cast.convert(input, from: Int8.self, to: target, context: context)]
-        case .uint8: return [try Cast.convert(input, from: UInt8.self, to: target, context: context)]
-        case .bool: return [try Cast.convert(input, from: Bool.self, to: target, context: context)]
+        case .float32: return try convert(input, from: Float.self, to: target, context: context)
+        case .float16: return try convert(input, from: Float16.self, to: target, context: context)
+        case .int64: return try convert(input, from: Int64.self, to: target, context: context)
+        case .int32: return try convert(input, from: Int32.self, to: target, context: context)
+        case .int8: return try convert(input, from: Int8.self, to: target, context: context)
+        case .uint8: return try convert(input, from: UInt8.self, to: target, context: context)
+        case .bool: return try convert(input, from: Bool.self, to: target, context: context)
         }
     }
 
