@@ -11,8 +11,9 @@ import Darwin
 ///
 /// Polynomial coefficients come from `Scripts/fit_math_approximations.py` (near-minimax fits of the
 /// relative error). `ElementwiseMathTests` pins their accuracy against libm (in Double) over a dense
-/// sweep of Float bit patterns: a few ulp wherever the result is a normal number. Evaluation uses separate multiplies and adds (no `fma`): at the
-/// baseline x86-64 target an `fma` call is a library call per element.
+/// sweep of Float bit patterns: a few ulp wherever the result is a normal number. Evaluation uses
+/// separate multiplies and adds (no `fma`): at the baseline x86-64 target an `fma` call is a library
+/// call per element.
 package enum FastMath {
     // Cody-Waite split of ln 2: the high part has 16 significant bits, so `n * ln2High` is exact for
     // every |n| < 256 that range reduction produces.
