@@ -190,9 +190,16 @@ import Testing
         #expect(throws: OperatorError.self) {
             try ElementwiseTesting.run("PRelu", [Tensor(shape: [2], scalars: [1, -1] as [Float]), Tensor(shape: [3, 1], scalars: [1, 2, 3] as [Float])])
         }
-        #expect(throws: OperatorError.self) {
+        let error = #expect(throws: OperatorError.self) {
             try ElementwiseTesting.infer("PRelu", [TensorType(.float32, [2, 1]), TensorType(.float32, [3])])
         }
+        #expect(error?.message == "slope shape [3] does not broadcast to input shape [2, 1]")
+        #expect(throws: OperatorError.self) {
+            try ElementwiseTesting.infer("PRelu", [TensorType(.float32, ["n", 4]), TensorType(.float32, [5])])
+        }
+        // Integer PRelu (ONNX allows int32/int64).
+        let ints = try ElementwiseTesting.run("PRelu", [Tensor(shape: [3], scalars: [-4, 0, 5] as [Int64]), Tensor(scalar: Int64(3))])
+        #expect(try ints.scalars(as: Int64.self) == [-12, 0, 5])
     }
 
     @Test(arguments: ElementwiseTesting.sizes)
