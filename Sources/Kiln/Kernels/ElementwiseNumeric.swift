@@ -22,6 +22,9 @@ package protocol ElementwiseNumeric: TensorScalar, Comparable {
     static func minimum(_ a: Self, _ b: Self) -> Self
     /// -1, 0 or 1 (floats: NaN stays NaN).
     static func sign(_ a: Self) -> Self
+    /// a - b * trunc(a / b), with the sign of `a` (C `fmod`, `%`). Integers: a zero divisor gives
+    /// 0, so operators reject zero divisors first.
+    static func truncatingRemainder(_ a: Self, _ b: Self) -> Self
 }
 
 extension ElementwiseNumeric where Self: BinaryFloatingPoint {
@@ -38,6 +41,9 @@ extension ElementwiseNumeric where Self: BinaryFloatingPoint {
     @inline(__always) package static func maximum(_ a: Self, _ b: Self) -> Self { a > b || a != a ? a : b }
     @inline(__always) package static func minimum(_ a: Self, _ b: Self) -> Self { a < b || a != a ? a : b }
     @inline(__always) package static func sign(_ a: Self) -> Self { a > 0 ? 1 : (a < 0 ? -1 : a) }
+    @inline(__always) package static func truncatingRemainder(_ a: Self, _ b: Self) -> Self {
+        a.truncatingRemainder(dividingBy: b)
+    }
 }
 
 extension ElementwiseNumeric where Self: FixedWidthInteger {
@@ -56,6 +62,10 @@ extension ElementwiseNumeric where Self: FixedWidthInteger {
     @inline(__always) package static func maximum(_ a: Self, _ b: Self) -> Self { a > b ? a : b }
     @inline(__always) package static func minimum(_ a: Self, _ b: Self) -> Self { a < b ? a : b }
     @inline(__always) package static func sign(_ a: Self) -> Self { a > 0 ? 1 : (a < 0 ? 0 &- 1 : 0) }
+    @inline(__always) package static func truncatingRemainder(_ a: Self, _ b: Self) -> Self {
+        let (remainder, overflow) = a.remainderReportingOverflow(dividingBy: b)
+        return overflow ? 0 : remainder
+    }
 }
 
 extension Float: ElementwiseNumeric {}

@@ -32,16 +32,20 @@ package struct Cast: Operator {
     }
 
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        let input = try Elementwise.require(inputs, 0)
-        guard input.dtype != target else { return [input] }
+        [try Cast.convert(Elementwise.require(inputs, 0), to: target, context: context)]
+    }
+
+    /// `input` converted to `target` (the input itself when it already has that dtype).
+    static func convert(_ input: Tensor, to target: DType, context: ExecutionContext) throws -> Tensor {
+        guard input.dtype != target else { return input }
         switch input.dtype {
-        case .float32: return [try Cast.convert(input, from: Float.self, to: target, context: context)]
-        case .float16: return [try Cast.convert(input, from: Float16.self, to: target, context: context)]
-        case .int64: return [try Cast.convert(input, from: Int64.self, to: target, context: context)]
-        case .int32: return [try Cast.convert(input, from: Int32.self, to: target, context: context)]
-        case .int8: return [try Cast.convert(input, from: Int8.self, to: target, context: context)]
-        case .uint8: return [try Cast.convert(input, from: UInt8.self, to: target, context: context)]
-        case .bool: return [try Cast.convert(input, from: Bool.self, to: target, context: context)]
+        case .float32: return try convert(input, from: Float.self, to: target, context: context)
+        case .float16: return try convert(input, from: Float16.self, to: target, context: context)
+        case .int64: return try convert(input, from: Int64.self, to: target, context: context)
+        case .int32: return try convert(input, from: Int32.self, to: target, context: context)
+        case .int8: return try convert(input, from: Int8.self, to: target, context: context)
+        case .uint8: return try convert(input, from: UInt8.self, to: target, context: context)
+        case .bool: return try convert(input, from: Bool.self, to: target, context: context)
         }
     }
 
@@ -113,7 +117,13 @@ extension Bool: CastableScalar {
     }
 }
 
-extension CastableScalar where Self: FixedWidthInteger {
+/// An integer type with a direct (non-generic) conversion from an in-range Float.
+package protocol FloatTruncatingInteger: FixedWidthInteger {
+    /// `x` truncated toward zero; `x` must be in the type's range after truncation.
+    init(truncatingInRange x: Float)
+}
+
+extension CastableScalar where Self: FloatTruncatingInteger {
     package static var castKind: CastKind { .integer }
     @inline(__always) package var castFloat: Float { Float(self) }
     @inline(__always) package var castInteger: Int64 { Int64(truncatingIfNeeded: self) }
@@ -125,17 +135,28 @@ extension CastableScalar where Self: FixedWidthInteger {
     /// `x` truncated toward zero, clamped to the type's range; NaN gives 0.
     @inline(__always)
     static func saturatingTruncation(_ x: Float) -> Self {
-        let truncated = x.rounded(.towardZero)
-        // Float(min) is exact (0 or minus a power of two); Float(max) is either max itself or, for
-        // the wide types, rounds up to the first power of two that no longer fits.
-        if truncated.isNaN { return 0 }
-        if truncated < Float(Self.min) { return Self.min }
-        if truncated >= Float(Self.max) { return Self.max }
-        return Self(truncated)
+        // Float(min) is exact (0 or minus a power of two), and everything at or below it ends at min.
+        // Float(max) is either max itself or, for the wide types, rounds up to the first power of two
+        // that no longer fits; everything at or above it ends at max.
+        if x.isNaN { return 0 }
+        if x <= Float(Self.min) { return Self.min }
+        if x >= Float(Self.max) { return Self.max }
+        return Self(truncatingInRange: x)
     }
 }
 
-extension Int64: CastableScalar {}
-extension Int32: CastableScalar {}
-extension Int8: CastableScalar {}
-extension UInt8: CastableScalar {}
+extension Int64: CastableScalar, FloatTruncatingInteger {
+    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+}
+
+extension Int32: CastableScalar, FloatTruncatingInteger {
+    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+}
+
+extension Int8: CastableScalar, FloatTruncatingInteger {
+    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+}
+
+extension UInt8: CastableScalar, FloatTruncatingInteger {
+    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+}
