@@ -114,4 +114,47 @@ import Testing
                                                     bias: try bias.scalars(), epsilon: 1e-5)
         T.expectClose(output, T.tensor([2, 5, 16], expected.output), rtol: 1e-4, atol: 1e-5)
     }
+
+    // MARK: InstanceNormalization
+
+    @Test(arguments: [[1, 2, 7], [2, 3, 4, 4], [1, 2, 17, 33], [2, 1, 2, 3, 5], [0, 2, 3], [1, 3, 16]])
+    func instanceNormalizationMatchesReference(shape: [Int]) throws {
+        let x = T.random(shape, seed: 8, in: -5...5)
+        let scale = T.random([shape[1]], seed: 9), bias = T.random([shape[1]], seed: 10)
+        let y = try T.run(InstanceNormalization.self, [x, scale, bias], attributes: ["epsilon": .float(1e-4)])[0]
+        let expected = InstanceNormalization.reference(try x.scalars(), shape: shape, scale: try scale.scalars(),
+                                                       bias: try bias.scalars(), epsilon: 1e-4)
+        T.expectClose(y, T.tensor(shape, expected), rtol: 1e-4, atol: 1e-5, "shape \(shape)")
+    }
+
+    @Test func instanceNormalizationComputesAnExampleByHand() throws {
+        // Plane [1, 3]: mean 2, variance 1 -> [-1, 1] * 2 + 0.5 (epsilon 0).
+        let y = try T.run(InstanceNormalization.self, [T.tensor([1, 1, 2], [1, 3]), T.tensor([1], [2]), T.tensor([1], [0.5])],
+                          attributes: ["epsilon": .float(0)])[0]
+        #expect(try y.scalars(as: Float.self) == [-1.5, 2.5])
+        #expect(throws: OperatorError.self) {
+            try T.run(InstanceNormalization.self, [T.random([1, 3, 4], seed: 1), T.random([2], seed: 2), T.random([3], seed: 3)])
+        }
+    }
+
+    // MARK: LRN
+
+    @Test(arguments: [1, 2, 3, 5])
+    func localResponseNormalizationMatchesReference(size: Int) throws {
+        for shape in [[1, 7, 3, 3], [2, 4, 17], [1, 3, 1, 33]] {
+            let x = T.random(shape, seed: UInt64(size), in: -3...3)
+            let y = try T.run(LRN.self, [x], attributes: ["size": .int(size), "alpha": .float(0.01), "beta": .float(0.75), "bias": .float(2)])[0]
+            let expected = LRN.reference(try x.scalars(), shape: shape, alpha: 0.01, beta: 0.75, bias: 2, size: size)
+            T.expectClose(y, T.tensor(shape, expected), rtol: 1e-5, atol: 1e-6, "size \(size) shape \(shape)")
+        }
+    }
+
+    @Test func localResponseNormalizationComputesAnExampleByHand() throws {
+        // Channels [1, 2, 3], size 3, alpha 3 (alpha / size = 1), bias 1, beta 1:
+        // windows {1, 2}, {1, 2, 3}, {2, 3} -> squares 5, 14, 13 -> [1 / 6, 2 / 15, 3 / 14].
+        let y = try T.run(LRN.self, [T.tensor([1, 3, 1, 1], [1, 2, 3])],
+                          attributes: ["size": .int(3), "alpha": .float(3), "beta": .float(1), "bias": .float(1)])[0]
+        T.expectClose(y, T.tensor([1, 3, 1, 1], [1.0 / 6, 2.0 / 15, 3.0 / 14]), rtol: 1e-6)
+        #expect(throws: OperatorError.self) { try T.run(LRN.self, [T.random([1, 3, 2], seed: 1)]) }
+    }
 }
