@@ -214,6 +214,13 @@ import Testing
         expectError([T.random([4, 5], seed: 1), T.random([6, 4], seed: 2)], [:], "input without spatial axes")
     }
 
+    @Test func rejectsAnIm2colBufferTooLargeToAllocate() throws {
+        // A 1000x1000 kernel over two 1000x3000 channels: 2 * 10^6 rows x 2001 columns of im2col.
+        let x = try Tensor(zeros: .float32, shape: [1, 2, 1000, 3000])
+        let w = try Tensor(zeros: .float32, shape: [1, 2, 1000, 1000])
+        #expect(throws: OperatorError.self) { try T.run(Conv.self, [x, w]) }
+    }
+
     @Test func runsAConvolutionStackInASession() throws {
         var builder = GraphBuilder(name: "stack")
         let x = builder.input("x", .float32, ["batch", 3, 12, 12])

@@ -157,7 +157,7 @@ package struct ConvTranspose: Operator {
         let channelsPerGroup = channels / groups
         let planeVolume = geometry.inputVolume, positions = geometry.outputVolume
         let columnRows = outputsPerGroup * geometry.kernelVolume
-        let columns = UnsafeMutablePointer<Float>.allocate(capacity: max(1, columnRows * positions))
+        let columns = try KernelScratch.allocateFloats(rows: columnRows, columns: positions, purpose: "col2im")
         defer { columns.deallocate() }
         try input.withUnsafePointer(as: Float.self) { x in
             try weights.withUnsafePointer(as: Float.self) { w in
