@@ -88,7 +88,7 @@ package enum VectorReductions {
         return total
     }
 
-    /// The largest value, or -infinity for an empty run. NaNs are skipped unless all values are NaN.
+    /// The largest value, or -infinity for an empty run. NaNs are ignored (an all-NaN run gives -infinity).
     @inlinable
     package static func maximum(_ values: UnsafePointer<Float>, count: Int) -> Float {
         var lanes = SIMD8<Float>(repeating: -.infinity)
@@ -108,7 +108,7 @@ package enum VectorReductions {
         return result
     }
 
-    /// The smallest value, or +infinity for an empty run.
+    /// The smallest value, or +infinity for an empty run. NaNs are ignored.
     @inlinable
     package static func minimum(_ values: UnsafePointer<Float>, count: Int) -> Float {
         var lanes = SIMD8<Float>(repeating: .infinity)
