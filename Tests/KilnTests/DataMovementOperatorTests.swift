@@ -147,3 +147,64 @@ import Testing
         #expect(try data.scalars(as: Float.self) == (0..<12).map(Float.init))
     }
 }
+
+/// Values from a model or a request that would overflow Int arithmetic must give errors, not traps.
+@Suite struct OverflowRobustnessTests {
+    private let context = ExecutionContext(threads: 1)
+
+    @Test func sliceWithExtremeStepsTakesOneElement() throws {
+        let op = try DataMovement.op(SliceOperator.self, inputs: 5)
+        let input = try DataMovement.iota([5])
+        let forward = try op.run([input, try DataMovement.int64s([1]), try DataMovement.int64s([Int.max]), nil, try DataMovement.int64s([Int.max])],
+                                 context: context)[0]
+        #expect(try forward.scalars(as: Float.self) == [1])
+        let backward = try op.run([input, try DataMovement.int64s([3]), try DataMovement.int64s([Int.min]), nil, try DataMovement.int64s([Int.min])],
+                                  context: context)[0]
+        #expect(try backward.scalars(as: Float.self) == [3])
+    }
+
+    @Test func hugePadsTilesSplitsAndConcatsAreErrors() throws {
+        let input = try DataMovement.iota([2])
+        let pad = try DataMovement.op(Pad.self, inputs: 2)
+        #expect(DataMovement.operatorError { _ = try pad.run([input, try DataMovement.int64s([Int.max, 1])], context: context) }?.contains("overflows") == true)
+        #expect(DataMovement.operatorError {
+            _ = try DataMovement.infer(pad, [InferenceInput(type: TensorType(.float32, [2])), DataMovement.constant(try DataMovement.int64s([Int.max, 5]))])
+        }?.contains("overflows") == true)
+        let tile = try DataMovement.op(Tile.self, inputs: 2)
+        #expect(DataMovement.operatorError {
+            _ = try DataMovement.infer(tile, [InferenceInput(type: TensorType(.float32, [4])), DataMovement.constant(try DataMovement.int64s([Int.max]))])
+        }?.contains("overflows") == true)
+        #expect(throws: (any Error).self) { _ = try tile.run([input, try DataMovement.int64s([Int.max])], context: context) }
+        let split = try DataMovement.op(Split.self, inputs: 2, outputs: 2)
+        #expect(DataMovement.operatorError { _ = try split.run([input, try DataMovement.int64s([Int.max, Int.max])], context: context) }?
+            .contains("overflows") == true)
+        let toSpace = try DataMovement.op(DepthToSpace.self, inputs: 1, attributes: ["blocksize": .int(1 << 15)])
+        #expect(DataMovement.operatorError {
+            _ = try DataMovement.infer(toSpace, [InferenceInput(type: TensorType(.float32, [Dim]([1, 1 << 30, Int.max / 2, 1])))])
+        } != nil)
+        #expect(DataMovement.operatorError { _ = try DataMovement.op(SpaceToDepth.self, inputs: 1, attributes: ["blocksize": .int(Int.max)]) } != nil)
+    }
+
+    @Test func emptyTensorsWithHugeOtherDimsDoNotTrap() throws {
+        let empty = try Tensor(zeros: .float32, shape: [0, 1 << 40, 1 << 40])
+        let gathered = try DataMovement.op(Gather.self, inputs: 2).run([empty, try DataMovement.int64s([])], context: context)[0]
+        #expect(gathered.count == 0)
+        let scatter = try DataMovement.op(ScatterND.self, inputs: 3)
+        #expect(throws: (any Error).self) {
+            _ = try scatter.run([empty, try DataMovement.int64s([], shape: [1 << 40, 1 << 40, 0, 1]), empty], context: context)
+        }
+    }
+
+    @Test func inferenceDoesNotMaterializeHugeConstants() throws {
+        // ConstantOfShape of a constant 100000 x 100000 shape: 40 GB if folding ran it.
+        var builder = GraphBuilder(name: "huge")
+        let x = builder.input("x", .float32, [1])
+        let huge = builder.node("ConstantOfShape", [builder.constant(try DataMovement.int64s([100_000, 100_000]))])
+        builder.output(builder.node("Shape", [huge]), as: "shape")
+        builder.output(x, as: "x_out")
+        let graph = try builder.build()
+        #expect(graph.outputs[0].type == TensorType(.int64, [2]))
+        let session = try InferenceSession(model: Model(graph: graph), options: .init(threads: 1))
+        _ = session
+    }
+}
