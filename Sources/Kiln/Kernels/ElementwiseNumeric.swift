@@ -20,7 +20,7 @@ package protocol ElementwiseNumeric: TensorScalar, Comparable {
     static func absolute(_ a: Self) -> Self
     static func maximum(_ a: Self, _ b: Self) -> Self
     static func minimum(_ a: Self, _ b: Self) -> Self
-    /// -1, 0 or 1 (floats: NaN stays NaN).
+    /// -1, 0 or 1 (floats: -0 gives +0 and NaN stays NaN, as in ONNX Runtime).
     static func sign(_ a: Self) -> Self
     /// a - b * trunc(a / b), with the sign of `a` (C `fmod`, `%`). Integers: a zero divisor gives
     /// 0, so operators reject zero divisors first.
@@ -40,7 +40,7 @@ extension ElementwiseNumeric where Self: BinaryFloatingPoint {
     @inline(__always) package static func absolute(_ a: Self) -> Self { a.magnitude }
     @inline(__always) package static func maximum(_ a: Self, _ b: Self) -> Self { a > b || a != a ? a : b }
     @inline(__always) package static func minimum(_ a: Self, _ b: Self) -> Self { a < b || a != a ? a : b }
-    @inline(__always) package static func sign(_ a: Self) -> Self { a > 0 ? 1 : (a < 0 ? -1 : a) }
+    @inline(__always) package static func sign(_ a: Self) -> Self { a > 0 ? 1 : (a < 0 ? -1 : (a == 0 ? 0 : a)) }
     @inline(__always) package static func truncatingRemainder(_ a: Self, _ b: Self) -> Self {
         a.truncatingRemainder(dividingBy: b)
     }

@@ -3,9 +3,12 @@
 ///
 /// Conversions follow C and ONNX Runtime: float to integer truncates toward zero; integer to
 /// narrower integer keeps the low bits (wraps); to float rounds to nearest; to bool is `!= 0` (NaN
-/// is true); from bool gives 0 or 1. Where C leaves float to integer undefined (NaN, out of range),
-/// Kiln saturates to the integer range and maps NaN to 0. The `saturate` attribute (opset 19) only
-/// concerns float8 types, which Kiln does not have, so it is accepted and ignored.
+/// is true); from bool gives 0 or 1. Where C leaves float to integer undefined, Kiln gives what ONNX
+/// Runtime gives on x86-64, on every platform: NaN and out-of-range values become the type's
+/// minimum for int32 and int64 (the "integer indefinite" of `cvttss2si`), and int8/uint8 take the
+/// low byte of the int32 conversion (so -1.7 becomes 255 as uint8, as in numpy). The `saturate`
+/// attribute (opset 19) only concerns float8 types, which Kiln does not have, so it is accepted
+/// and ignored.
 package struct Cast: Operator {
     package static let opType = "Cast"
 
@@ -117,10 +120,11 @@ extension Bool: CastableScalar {
     }
 }
 
-/// An integer type with a direct (non-generic) conversion from an in-range Float.
+/// An integer type ``Cast`` converts Floats to, with ONNX Runtime's x86-64 results where C leaves
+/// the conversion undefined.
 package protocol FloatTruncatingInteger: FixedWidthInteger {
-    /// `x` truncated toward zero; `x` must be in the type's range after truncation.
-    init(truncatingInRange x: Float)
+    /// `x` truncated toward zero (see ``Cast`` for NaN and out-of-range values).
+    static func converting(_ x: Float) -> Self
 }
 
 extension CastableScalar where Self: FloatTruncatingInteger {
@@ -128,35 +132,31 @@ extension CastableScalar where Self: FloatTruncatingInteger {
     @inline(__always) package var castFloat: Float { Float(self) }
     @inline(__always) package var castInteger: Int64 { Int64(truncatingIfNeeded: self) }
     @inline(__always) package static func cast<Source: CastableScalar>(from value: Source) -> Self {
-        Source.castKind == .floatingPoint
-            ? saturatingTruncation(value.castFloat) : Self(truncatingIfNeeded: value.castInteger)
-    }
-
-    /// `x` truncated toward zero, clamped to the type's range; NaN gives 0.
-    @inline(__always)
-    static func saturatingTruncation(_ x: Float) -> Self {
-        // Float(min) is exact (0 or minus a power of two), and everything at or below it ends at min.
-        // Float(max) is either max itself or, for the wide types, rounds up to the first power of two
-        // that no longer fits; everything at or above it ends at max.
-        if x.isNaN { return 0 }
-        if x <= Float(Self.min) { return Self.min }
-        if x >= Float(Self.max) { return Self.max }
-        return Self(truncatingInRange: x)
+        Source.castKind == .floatingPoint ? converting(value.castFloat) : Self(truncatingIfNeeded: value.castInteger)
     }
 }
 
 extension Int64: CastableScalar, FloatTruncatingInteger {
-    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+    @inline(__always)
+    package static func converting(_ x: Float) -> Int64 {
+        // [-2^63, 2^63) converts; NaN fails both comparisons.
+        x >= -0x1p63 && x < 0x1p63 ? Int64(x) : .min
+    }
 }
 
 extension Int32: CastableScalar, FloatTruncatingInteger {
-    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+    @inline(__always)
+    package static func converting(_ x: Float) -> Int32 {
+        x >= -0x1p31 && x < 0x1p31 ? Int32(x) : .min
+    }
 }
 
 extension Int8: CastableScalar, FloatTruncatingInteger {
-    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+    @inline(__always)
+    package static func converting(_ x: Float) -> Int8 { Int8(truncatingIfNeeded: Int32.converting(x)) }
 }
 
 extension UInt8: CastableScalar, FloatTruncatingInteger {
-    @inline(__always) package init(truncatingInRange x: Float) { self.init(x) }
+    @inline(__always)
+    package static func converting(_ x: Float) -> UInt8 { UInt8(truncatingIfNeeded: Int32.converting(x)) }
 }

@@ -1,5 +1,5 @@
 /// `Relu`: max(x, 0), elementwise, for float32, float16 and the integer types (opset 14 added the
-/// signed integers). NaN stays NaN.
+/// signed integers). NaN and -0 pass through, as in ONNX Runtime.
 package struct Relu: Operator, NumericUnaryOperation {
     package static let opType = "Relu"
 
@@ -38,6 +38,6 @@ package enum ReluKernel {
 
     @inlinable
     package static func fast(_ source: UnsafePointer<Float>, _ destination: UnsafeMutablePointer<Float>, count: Int) {
-        for index in 0..<count { destination[index] = max(source[index], 0) }
+        for index in 0..<count { destination[index] = source[index] < 0 ? 0 : source[index] }
     }
 }
