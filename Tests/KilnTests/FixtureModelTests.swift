@@ -17,6 +17,8 @@ import Testing
         ("zoo-resnet-mini", 1e-4, 1e-4),
         ("zoo-mobilenet-mini", 1e-4, 1e-4),
         ("zoo-squeezenet-mini", 1e-4, 1e-4),
+        ("zoo-bert-mini", 1e-4, 1e-4),
+        ("zoo-minilm-mini", 1e-4, 1e-4),
     ]
 
     @Test(arguments: fixtures.map(\.name), [1, 2])
