@@ -84,3 +84,18 @@ let package = Package(
         ),
     ]
 )
+
+// Benchmarks (ordo-one/package-benchmark) are added only on request, so a package that depends on
+// Kiln never resolves or builds the benchmark package:
+//     KILN_BENCHMARKS=1 swift package --allow-writing-to-package-directory benchmark
+if Context.environment["KILN_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "KilnBenchmarks",
+            dependencies: ["Kiln", "KilnTestSupport", .product(name: "Benchmark", package: "benchmark")],
+            path: "Benchmarks/KilnBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+}

@@ -3,6 +3,7 @@
 #
 #   Scripts/fuzz-reader.sh [RUNS|SECONDSs] [kiln|npy]     e.g. `1000000` runs or `600s`
 #   Scripts/fuzz-reader.sh --make-corpus                  rewrite Fuzz/corpus from code
+#   Scripts/fuzz-reader.sh --benchmark                    checksum GB/s and load time, -O build
 #
 # SwiftPM cannot link a libFuzzer executable (see shared FACTS.md), so the Kiln sources and the fuzz
 # entry are compiled together, directly with swiftc, as one module. Findings go to .build/fuzz/.
@@ -21,6 +22,12 @@ if [[ "${1:-}" == "--make-corpus" ]]; then
     rm -f Fuzz/corpus/*.kiln
     "$out/make-corpus" Fuzz/corpus
     ls -l Fuzz/corpus
+    exit 0
+fi
+
+if [[ "${1:-}" == "--benchmark" ]]; then
+    swiftc -O -wmo "${common[@]}" -module-name KilnBenchmark $sources Fuzz/FormatBenchmark.swift -o "$out/format-benchmark"
+    "$out/format-benchmark"
     exit 0
 fi
 

@@ -3,17 +3,21 @@
 # prints the venv's python path on stdout (everything else goes to stderr), so callers can do:
 #
 #   PY=$(bash Scripts/python-env.sh)                                        # fixture tools
-#   PY=$(bash Scripts/python-env.sh Scripts/python/requirements-zoo.txt)   # + torch etc.
+#   PY=$(KILN_VENV=.venv-zoo bash Scripts/python-env.sh Scripts/python/requirements-zoo.txt)
+#                                                                           # + torch etc. (Scripts/zoo.sh)
 #
 # Re-running is cheap: a stamp per requirements file records the hash of that file (and the files it
 # includes with -r) plus the base interpreter's version, and pip runs only when the hash changed.
-# Environment: PYTHON picks the base interpreter (default python3).
+# Environment: PYTHON picks the base interpreter (default python3); KILN_VENV picks the venv folder
+# (default .venv; relative paths are taken from the repo root), so the several-GB torch environment
+# of the model zoo can live apart from the light fixture one.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 requirements=${1:-"$repo_root/Scripts/python/requirements.txt"}
 base_python=${PYTHON:-python3}
-venv="$repo_root/.venv"
+venv=${KILN_VENV:-.venv}
+[[ $venv = /* ]] || venv="$repo_root/$venv"
 venv_python="$venv/bin/python"
 
 if [[ ! -f "$requirements" ]]; then

@@ -43,6 +43,9 @@ struct BenchCommand: ParsableCommand {
         let p90Milliseconds: Double
         let p99Milliseconds: Double
         let minMilliseconds: Double
+        /// Resident memory right after loading (before any run) and at the end.
+        let memoryAfterLoad: ProcessMemory?
+        let memoryAtEnd: ProcessMemory?
 
         enum CodingKeys: String, CodingKey {
             case model, threads, iterations
@@ -52,6 +55,8 @@ struct BenchCommand: ParsableCommand {
             case p90Milliseconds = "p90_ms"
             case p99Milliseconds = "p99_ms"
             case minMilliseconds = "min_ms"
+            case memoryAfterLoad = "memory_after_load"
+            case memoryAtEnd = "memory_at_end"
         }
     }
 
@@ -66,6 +71,7 @@ struct BenchCommand: ParsableCommand {
             let (session, loadMilliseconds) = try measureMilliseconds {
                 try InferenceSession(model: Model(contentsOf: URL(filePath: model)), options: .init(threads: threads))
             }
+            let memoryAfterLoad = ProcessMemory.current()
             let feeds = try synthesizeMissingInputs(loadInputs(inputs), model: session.model, dims: dims)
             let (_, firstRun) = try measureMilliseconds { try session.run(feeds) }
             for _ in 0..<warmup { _ = try session.run(feeds) }
@@ -82,13 +88,21 @@ struct BenchCommand: ParsableCommand {
             let report = Report(
                 model: model, threads: threads, iterations: iterations, loadMilliseconds: loadMilliseconds,
                 firstRunMilliseconds: firstRun, medianMilliseconds: percentile(0.5), p90Milliseconds: percentile(0.9),
-                p99Milliseconds: percentile(0.99), minMilliseconds: samples[0])
+                p99Milliseconds: percentile(0.99), minMilliseconds: samples[0], memoryAfterLoad: memoryAfterLoad,
+                memoryAtEnd: ProcessMemory.current())
             if json {
                 try printJSON(report)
             } else {
                 print(String(format: "load %.3f ms, first run %.3f ms, median %.3f ms, p90 %.3f ms, p99 %.3f ms (%d iterations, %d threads)",
                              report.loadMilliseconds, report.firstRunMilliseconds, report.medianMilliseconds,
                              report.p90Milliseconds, report.p99Milliseconds, iterations, threads))
+                if let memory = report.memoryAfterLoad {
+                    print(String(format: "after load: resident %.1f MiB (anonymous %.1f MiB, file-backed %.1f MiB)",
+                                 memory.residentMiB, memory.anonymousMiB, memory.fileBackedMiB))
+                }
+                if let memory = report.memoryAtEnd {
+                    print(String(format: "peak resident %.1f MiB", memory.peakResidentMiB))
+                }
             }
         }
     }

@@ -27,8 +27,13 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "The model's description (default: the ONNX model's doc string).")
     var description: String?
 
-    // Planned: `--verify INPUT.npy...` runs the converted model on the given inputs and compares the
-    // outputs against expectations; it belongs after the write, in `run()`.
+    @Option(name: .customLong("verify"),
+            help: "After writing, load the .kiln and run it on this input (NAME=FILE.npy); repeat per input.")
+    var verifyInputs: [NamedPath] = []
+
+    @Option(name: .customLong("expected"),
+            help: "A reference output (NAME=FILE.npy, e.g. from ONNX Runtime) to compare with; repeat per output.")
+    var expectedOutputs: [NamedPath] = []
 
     func run() throws {
         try reportingErrors(convert)
@@ -52,6 +57,9 @@ struct ConvertCommand: ParsableCommand {
         print(Self.summary(of: converted, from: source))
         try converted.write(to: destination)
         print("wrote \(destination.path)")
+        if !verifyInputs.isEmpty || !expectedOutputs.isEmpty {
+            try verify(destination)
+        }
     }
 
     /// What the user sees after a conversion: the interface of the model and its size.
@@ -66,5 +74,33 @@ struct ConvertCommand: ParsableCommand {
         lines.append("  weights: \(model.graph.parameterCount) values, \(model.graph.parameterBytes) bytes")
         return lines.joined(separator: "\n")
     }
-}
 
+    /// Runs the written file (so the check covers the writer and reader too) and prints, per output,
+    /// the largest absolute and relative difference from the reference outputs.
+    private func verify(_ url: URL) throws {
+        let session = try InferenceSession(model: Model(contentsOf: url))
+        let outputs = try session.run(synthesizeMissingInputs(loadInputs(verifyInputs), model: session.model, dims: []))
+        let references = try loadInputs(expectedOutputs)
+        for info in session.outputs {
+            guard let actual = outputs[info.name] else { continue }
+            guard let expected = references[info.name] else {
+                print("verify: \(info.name): \(actual.dtype)\(actual.shape) (no reference given)")
+                continue
+            }
+            guard actual.shape == expected.shape else {
+                throw CommandError.usage("verify: output '\(info.name)' has shape \(actual.shape), the reference \(expected.shape)")
+            }
+            let a = actual.floats(), e = expected.floats()
+            var maxAbsolute: Float = 0, maxRelative: Float = 0
+            for index in a.indices {
+                let difference = abs(a[index] - e[index])
+                maxAbsolute = max(maxAbsolute, difference)
+                if e[index] != 0 { maxRelative = max(maxRelative, difference / abs(e[index])) }
+            }
+            print("verify: \(info.name): max abs error \(maxAbsolute), max rel error \(maxRelative)")
+        }
+        for name in references.keys.sorted() where outputs[name] == nil {
+            throw CommandError.usage("verify: the model has no output '\(name)'")
+        }
+    }
+}

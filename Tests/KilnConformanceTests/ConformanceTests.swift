@@ -37,7 +37,8 @@ import Testing
             ["name": test.name, "operator": test.operator ?? "", "opset": test.opset ?? 0,
              "outcome": outcome.label, "reason": outcome.reason]
         }
-        let data = try JSONSerialization.data(withJSONObject: entries, options: [.prettyPrinted, .sortedKeys])
+        let report: [String: Any] = ["supported_operators": OperatorRegistry.supportedOpTypes, "tests": entries]
+        let data = try JSONSerialization.data(withJSONObject: report, options: [.prettyPrinted, .sortedKeys])
         try FileManager.default.createDirectory(at: ConformanceRunner.report.deletingLastPathComponent(),
                                                 withIntermediateDirectories: true)
         try data.write(to: ConformanceRunner.report)

@@ -99,7 +99,7 @@ import Testing
         file.minor = 3
         file.sections.append(.init(kind: 9, flags: 1, bytes: []))
         #expect(formatError(file.bytes()) == .unsupportedFeature(
-            found: FormatVersion(major: 1, minor: 3), supported: .current, feature: "section kind 9 (section 3 (kind 9))"))
+            found: FormatVersion(major: 1, minor: 3), supported: .current, feature: "section kind 9 (table entry 3)"))
         file.sections.removeLast()
         file.flags = 0x4
         #expect(formatError(file.bytes()) == .unsupportedFeature(

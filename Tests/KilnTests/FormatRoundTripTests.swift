@@ -85,6 +85,23 @@ import Testing
         #expect(fileBytes == (try original.serialized()))
     }
 
+    /// The mapping lives exactly as long as some tensor borrowed from it.
+    @Test func mappingOutlivesTheModelAndEndsWithItsLastTensor() throws {
+        let folder = try FormatFixtures.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("lifetime.kiln")
+        try FormatFixtures.sampleModel().write(to: url)
+        func isMapped() throws -> Bool {
+            let maps = try #require(FileHandle(forReadingAtPath: "/proc/self/maps")).readDataToEndOfFile()
+            return String(decoding: maps, as: UTF8.self).contains(url.path)
+        }
+        var weight: Tensor? = try Model(contentsOf: url).graph.initializers["int64"]
+        #expect(try isMapped())
+        #expect(try weight?.scalars(as: Int64.self) == [Int64.min, Int64.max])
+        weight = nil
+        #expect(try !isMapped())
+    }
+
     @Test func serializationIsDeterministic() throws {
         let first = try FormatFixtures.sampleModel().serialized()
         let second = try FormatFixtures.sampleModel().serialized()
@@ -136,6 +153,9 @@ import Testing
         try FormatFixtures.tinyModel().write(to: url)
         #expect(try old.graph.initializers["int32"]?.scalars(as: Int32.self) == [-5, 0, Int32.max])
         #expect(try Model(contentsOf: url).metadata.name == "tiny")
+        // Writing a mapped model over its own file reads from the old inode while the new one fills.
+        try old.write(to: url)
+        #expect(try Model(contentsOf: url).serialized() == (try old.serialized()))
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["model.kiln"])
     }
 
@@ -154,5 +174,20 @@ import Testing
         #expect(throws: FormatError.io(path: folder.path, reason: "not a regular file")) {
             try Model(contentsOf: folder)
         }
+    }
+}
+
+@Suite struct FormatWriterTests {
+    /// The writer refuses what its reader would refuse, so every written file loads.
+    @Test func refusesValuesNoReaderAccepts() throws {
+        var graph = Graph(name: "bad", inputs: [ValueInfo("x", .float32, [.fixed(-2)])],
+                          outputs: [ValueInfo("x", .float32, [.fixed(-2)])])
+        let negativeDim = try Model(graph: graph)
+        #expect(throws: FormatError.unwritable(reason: "value 'x' has a negative dim (-2)")) { try negativeDim.serialized() }
+        graph.inputs = [ValueInfo("x", .float32, [2])]
+        graph.outputs = graph.inputs
+        graph.opsetImports = ["": 0]
+        let badOpset = try Model(graph: graph)
+        #expect(throws: FormatError.unwritable(reason: "opset version 0 of domain '' is below 1")) { try badOpset.serialized() }
     }
 }

@@ -1,6 +1,8 @@
 /// A `.kiln` format version, `major.minor`.
 public struct FormatVersion: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Changes when older readers cannot read the file at all.
     public var major: Int
+    /// Changes when a file adds only what older readers of the same major can skip.
     public var minor: Int
 
     public init(major: Int, minor: Int) {
@@ -39,6 +41,8 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     case duplicateSection(String)
     /// A model cannot be written: something is too large for the format's fields.
     case tooLarge(what: String)
+    /// A model cannot be written: it holds a value no reader would accept (e.g. a negative dim).
+    case unwritable(reason: String)
     /// The file could not be opened, mapped or written.
     case io(path: String, reason: String)
 
@@ -47,7 +51,8 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badMagic:
             return "not a .kiln file: the magic bytes are wrong (or the file went through a text-mode transfer)"
         case .unsupportedMajorVersion(let found, let supported):
-            return "the file is format version \(found), but this Kiln reads format \(supported.major).x (up to \(supported)); upgrade Kiln to load it"
+            let advice = found > supported ? "upgrade Kiln to load it" : "convert the model again with this Kiln"
+            return "the file is format version \(found), but this Kiln reads format \(supported.major).x (up to \(supported)); \(advice)"
         case .unsupportedFeature(let found, let supported, let feature):
             return "the file (format \(found)) requires \(feature), which this Kiln (format \(supported)) does not support"
         case .truncated(let section, let offset, let needed, let available):
@@ -62,6 +67,8 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
             return "the file has more than one \(section) section"
         case .tooLarge(let what):
             return "cannot write the model: \(what) is too large for the .kiln format"
+        case .unwritable(let reason):
+            return "cannot write the model: \(reason)"
         case .io(let path, let reason):
             return "\(path): \(reason)"
         }

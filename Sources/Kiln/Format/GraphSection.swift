@@ -31,8 +31,10 @@ package enum GraphSection {
         try writer.string(graph.name, what: "the graph name")
         try writer.count(graph.opsetImports.count, of: "the opset import count")
         for domain in graph.opsetImports.keys.sorted() {
+            let version = graph.opsetImports[domain] ?? 0
+            guard version >= 1 else { throw .unwritable(reason: "opset version \(version) of domain '\(domain)' is below 1") }
             try writer.string(domain, what: "an opset domain")
-            writer.i64(Int64(graph.opsetImports[domain] ?? 0))
+            writer.i64(Int64(version))
         }
         for (values, what) in [(graph.inputs, "input"), (graph.outputs, "output")] {
             try writer.count(values.count, of: "the graph \(what) count")
@@ -78,6 +80,7 @@ package enum GraphSection {
         for dim in shape {
             switch dim {
             case .fixed(let size):
+                guard size >= 0 else { throw .unwritable(reason: "value '\(value.name)' has a negative dim (\(size))") }
                 writer.u8(DimTag.fixed.rawValue)
                 writer.i64(Int64(size))
             case .symbolic(let symbol):

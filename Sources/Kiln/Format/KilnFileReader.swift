@@ -40,7 +40,7 @@ package enum KilnFileReader {
                 guard byKind.updateValue(entry, forKey: kind) == nil else { throw .duplicateSection(kind.name) }
             } else if entry.flags & FormatLayout.sectionRequiredFlag != 0 {
                 throw .unsupportedFeature(found: header.version, supported: .current,
-                                          feature: "section kind \(entry.kind) (\(entry.name))")
+                                          feature: "section kind \(entry.kind) (table entry \(entry.index))")
             }
         }
         for kind in SectionKind.allCases where byKind[kind] == nil { throw .missingSection(kind.name) }

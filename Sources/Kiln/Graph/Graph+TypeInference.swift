@@ -51,7 +51,7 @@ extension Graph {
                     symbolicValues[name] = value
                 }
             }
-            if let folded = Graph.fold(op, inferenceInputs, context: context) {
+            if let folded = Graph.fold(op, inferenceInputs, outputTypes: outputTypes, context: context) {
                 for (name, tensor) in zip(node.outputs, folded) where !name.isEmpty {
                     constants[name] = tensor
                     types[name] = TensorType(tensor.dtype, [Dim](tensor.shape))
@@ -67,8 +67,15 @@ extension Graph {
     }
 
     /// Computes a node's outputs ahead of time when all its inputs are small constants.
-    private static func fold(_ op: any Operator, _ inputs: [InferenceInput], context: ExecutionContext) -> [Tensor]? {
+    private static func fold(_ op: any Operator, _ inputs: [InferenceInput], outputTypes: [TensorType],
+                             context: ExecutionContext) -> [Tensor]? {
         if let known = op.staticOutputs(inputs) { return known }
+        // Small constant inputs can describe a huge output (ConstantOfShape, Expand, Tile, Range): do
+        // not allocate it only to discard it.
+        for type in outputTypes {
+            if let shape = type.concreteShape,
+               (try? ShapeArithmetic.elementCount(shape)).map({ $0 > foldingElementLimit }) ?? true { return nil }
+        }
         let present = inputs.filter(\.isPresent)
         guard !present.isEmpty, present.allSatisfy({ ($0.constant?.count ?? .max) <= foldingElementLimit }) else {
             return nil

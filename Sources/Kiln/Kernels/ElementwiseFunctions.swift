@@ -45,11 +45,3 @@ where Base.Input == Float, Base.Output == Float {
     @inlinable
     package func apply(_ x: Float16) -> Float16 { Float16(base.apply(Float(x))) }
 }
-
-/// A Float function given as a closure, for reference computations in tests and tools (never in hot
-/// loops: the call is opaque).
-package struct FloatClosureFunction: UnaryElementwiseFunction {
-    package let body: @Sendable (Float) -> Float
-    package init(_ body: @escaping @Sendable (Float) -> Float) { self.body = body }
-    package func apply(_ x: Float) -> Float { body(x) }
-}

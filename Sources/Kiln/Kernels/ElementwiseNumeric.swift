@@ -20,8 +20,11 @@ package protocol ElementwiseNumeric: TensorScalar, Comparable {
     static func absolute(_ a: Self) -> Self
     static func maximum(_ a: Self, _ b: Self) -> Self
     static func minimum(_ a: Self, _ b: Self) -> Self
-    /// -1, 0 or 1 (floats: NaN stays NaN).
+    /// -1, 0 or 1 (floats: -0 gives +0 and NaN stays NaN, as in ONNX Runtime).
     static func sign(_ a: Self) -> Self
+    /// a - b * trunc(a / b), with the sign of `a` (C `fmod`, `%`). Integers: a zero divisor gives
+    /// 0, so operators reject zero divisors first.
+    static func truncatingRemainder(_ a: Self, _ b: Self) -> Self
 }
 
 extension ElementwiseNumeric where Self: BinaryFloatingPoint {
@@ -37,7 +40,10 @@ extension ElementwiseNumeric where Self: BinaryFloatingPoint {
     @inline(__always) package static func absolute(_ a: Self) -> Self { a.magnitude }
     @inline(__always) package static func maximum(_ a: Self, _ b: Self) -> Self { a > b || a != a ? a : b }
     @inline(__always) package static func minimum(_ a: Self, _ b: Self) -> Self { a < b || a != a ? a : b }
-    @inline(__always) package static func sign(_ a: Self) -> Self { a > 0 ? 1 : (a < 0 ? -1 : a) }
+    @inline(__always) package static func sign(_ a: Self) -> Self { a > 0 ? 1 : (a < 0 ? -1 : (a == 0 ? 0 : a)) }
+    @inline(__always) package static func truncatingRemainder(_ a: Self, _ b: Self) -> Self {
+        a.truncatingRemainder(dividingBy: b)
+    }
 }
 
 extension ElementwiseNumeric where Self: FixedWidthInteger {
@@ -56,6 +62,10 @@ extension ElementwiseNumeric where Self: FixedWidthInteger {
     @inline(__always) package static func maximum(_ a: Self, _ b: Self) -> Self { a > b ? a : b }
     @inline(__always) package static func minimum(_ a: Self, _ b: Self) -> Self { a < b ? a : b }
     @inline(__always) package static func sign(_ a: Self) -> Self { a > 0 ? 1 : (a < 0 ? 0 &- 1 : 0) }
+    @inline(__always) package static func truncatingRemainder(_ a: Self, _ b: Self) -> Self {
+        let (remainder, overflow) = a.remainderReportingOverflow(dividingBy: b)
+        return overflow ? 0 : remainder
+    }
 }
 
 extension Float: ElementwiseNumeric {}

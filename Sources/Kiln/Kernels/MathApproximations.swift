@@ -11,8 +11,9 @@ import Darwin
 ///
 /// Polynomial coefficients come from `Scripts/fit_math_approximations.py` (near-minimax fits of the
 /// relative error). `ElementwiseMathTests` pins their accuracy against libm (in Double) over a dense
-/// sweep of Float bit patterns: a few ulp wherever the result is a normal number. Evaluation uses separate multiplies and adds (no `fma`): at the
-/// baseline x86-64 target an `fma` call is a library call per element.
+/// sweep of Float bit patterns: a few ulp wherever the result is a normal number. Evaluation uses
+/// separate multiplies and adds (no `fma`): at the baseline x86-64 target an `fma` call is a library
+/// call per element.
 package enum FastMath {
     // Cody-Waite split of ln 2: the high part has 16 significant bits, so `n * ln2High` is exact for
     // every |n| < 256 that range reduction produces.
@@ -25,14 +26,20 @@ package enum FastMath {
     /// e^x. Overflows to +inf above ~88.72, underflows through the subnormals to 0 below ~-103.97;
     /// NaN gives NaN.
     @inline(__always)
-    package static func exp(_ x: Float) -> Float {
+    package static func exp(_ x: Float) -> Float { exp(high: x, low: 0) }
+
+    /// e^(high + low) for |low| much smaller than an ulp of `high`: callers whose argument carries
+    /// more precision than one Float (erfc's -x^2) keep it, because e^x magnifies an absolute error
+    /// in x into the same relative error in the result.
+    @inline(__always)
+    static func exp(high x: Float, low: Float) -> Float {
         // Beyond these bounds the result is inf or 0 anyway; clamping keeps the exponent arithmetic
         // in range. The comparisons are false for NaN, which flows through to the result.
-        let low: Float = -104, high: Float = 89
-        let clamped = x < low ? low : (x > high ? high : x)
+        let lowerBound: Float = -104, upperBound: Float = 89
+        let clamped = x < lowerBound ? lowerBound : (x > upperBound ? upperBound : x)
         let shifted = clamped * log2e + roundingShifter
         let n = shifted - roundingShifter
-        let r = (clamped - n * ln2High) - n * ln2Low
+        let r = (clamped - n * ln2High) - (n * ln2Low - low)
         let p = 1 + (r + r * r * expPolynomial(r))
         // 2^n in two factors, each a normal float, so subnormal and overflowing results round once.
         let k = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: roundingShifter.bitPattern)
@@ -41,6 +48,15 @@ package enum FastMath {
         let scale1 = Float(bitPattern: UInt32(bitPattern: (k1 &+ 127) &<< 23))
         let scale2 = Float(bitPattern: UInt32(bitPattern: (k2 &+ 127) &<< 23))
         return p * scale1 * scale2
+    }
+
+    /// x^2 as an unevaluated sum high + low, with `high` exact: x split into a 12-bit head (whose
+    /// square is exact in 24 bits) and the rest, and x^2 - head^2 = rest * (x + head).
+    @inline(__always)
+    static func splitSquare(_ x: Float) -> (high: Float, low: Float) {
+        let head = Float(bitPattern: x.bitPattern & 0xFFFF_F000)
+        let rest = x - head
+        return (head * head, rest * (x + head))
     }
 
     /// Q(r) with e^r = 1 + r + r^2 Q(r) for |r| <= ln2/2.
@@ -97,16 +113,17 @@ package enum FastMath {
     /// tanh(x), odd, exactly ±1 beyond |x| ~ 9.
     @inline(__always)
     package static func tanh(_ x: Float) -> Float {
-        let z = x * x
+        // Computed on |x|, then given x's sign, so -0 stays -0 and the function is exactly odd.
+        let magnitude = x.magnitude
+        let z = magnitude * magnitude
         let c0: Float = -0.3333328068256378, c1: Float = 0.13331441581249237
         let c2: Float = -0.05373971536755562, c3: Float = 0.0206390880048275
         let c4: Float = -0.005704987328499556
-        let small = x + x * z * (c0 + z * (c1 + z * (c2 + z * (c3 + z * c4))))
+        let small = magnitude + magnitude * z * (c0 + z * (c1 + z * (c2 + z * (c3 + z * c4))))
         // 1 - 2 / (e^(2|x|) + 1) has no harmful cancellation once |x| >= 0.625 (result >= 0.55).
-        let magnitude = x.magnitude
         let large = 1 - 2 / (exp(2 * magnitude) + 1)
-        let signedLarge = Float(bitPattern: large.bitPattern | (x.bitPattern & 0x8000_0000))
-        return magnitude < 0.625 ? small : signedLarge
+        let result = magnitude < 0.625 ? small : large
+        return Float(bitPattern: result.bitPattern | (x.bitPattern & 0x8000_0000))
     }
 
     /// The logistic function 1 / (1 + e^-x), without overflow or cancellation on either side.
@@ -122,7 +139,8 @@ package enum FastMath {
     package static func erf(_ x: Float) -> Float {
         let magnitude = x.magnitude
         let small = x * erfSmallPolynomial(x * x)
-        let large = 1 - erfcLarge(magnitude)
+        let square = splitSquare(x)
+        let large = 1 - erfcLarge(magnitude, squareHigh: square.high, squareLow: square.low)
         let signedLarge = Float(bitPattern: large.bitPattern | (x.bitPattern & 0x8000_0000))
         return magnitude < erfSplit ? small : signedLarge
     }
@@ -140,10 +158,11 @@ package enum FastMath {
         return c0 + z * (c1 + z * (c2 + z * (c3 + z * (c4 + z * (c5 + z * c6)))))
     }
 
-    /// erfc(a) for a >= 0.9 (fitted on [0.9, 10]; beyond, e^(-a^2) is 0 or subnormal):
-    /// e^(-a^2) R(t), t = 1 / (1 + a/2), R approximating the smooth erfcx.
+    /// erfc(a) for a >= 0.9, given a^2 = squareHigh + squareLow: e^(-a^2) R(t), t = 1 / (1 + a/2),
+    /// R approximating the smooth erfcx (fitted on [0.9, 10]; past 10.5 erfc is below the smallest
+    /// subnormal and the result is 0).
     @inline(__always)
-    static func erfcLarge(_ a: Float) -> Float {
+    static func erfcLarge(_ a: Float, squareHigh: Float, squareLow: Float) -> Float {
         let t = 1 / (1 + 0.5 * a)
         let c0: Float = 3.0559938295482425e-06, c1: Float = 0.28199905157089233
         let c2: Float = 0.28340771794319153, c3: Float = 0.23647551238536835
@@ -151,7 +170,9 @@ package enum FastMath {
         let c6: Float = 0.3700050115585327, c7: Float = -0.5701600909233093
         let c8: Float = 0.3253321349620819, c9: Float = -0.06730324029922485
         let r = c0 + t * (c1 + t * (c2 + t * (c3 + t * (c4 + t * (c5 + t * (c6 + t * (c7 + t * (c8 + t * c9))))))))
-        return exp(-(a * a)) * r
+        let value = exp(high: -squareHigh, low: -squareLow) * r
+        // Also covers a = inf, where the split square is NaN; NaN itself fails the test and stays NaN.
+        return a > 10.5 ? 0 : value
     }
 
     /// Gelu with the exact (erf) form: x/2 (1 + erf(x / sqrt 2)). For x < 0 the factor 1 + erf is
@@ -161,17 +182,30 @@ package enum FastMath {
         let v = x * 0.70710678118654752
         let magnitude = v.magnitude
         let nearZero = 1 + v * erfSmallPolynomial(v * v)
-        let tail = erfcLarge(magnitude)
+        // v^2 = x^2 / 2 exactly, not the square of the rounded v: e^(-v^2) needs it to full precision.
+        let square = splitSquare(x)
+        let tail = erfcLarge(magnitude, squareHigh: 0.5 * square.high, squareLow: 0.5 * square.low)
         let onePlusErf = magnitude < erfSplit ? nearZero : (v < 0 ? tail : 2 - tail)
         return 0.5 * x * onePlusErf
     }
 
     /// Gelu with the tanh approximation, x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), evaluated as
     /// x * sigmoid(2u): the same function, without the cancellation of 1 + tanh(u) for x < 0.
+    ///
+    /// 2u is formed in Double and handed to exp as a Float pair: for x < 0 the result is about
+    /// e^(2u), and an ulp of error in a Float u of magnitude ~40 would already cost 1e-5 relative.
     @inline(__always)
     package static func geluTanh(_ x: Float) -> Float {
-        let u = 0.7978845608028654 * (x + 0.044715 * (x * x * x))
-        return x * sigmoid(2 * u)
+        let wide = Double(x)
+        let twoU = 1.5957691216057308 * (wide + 0.044715 * (wide * wide * wide))
+        let negativeMagnitude = -twoU.magnitude
+        // Past -200 the exponential is 0 whatever the digits; the bound keeps the pair finite.
+        let bounded = negativeMagnitude < -200 ? -200 : negativeMagnitude
+        let high = Float(bounded)
+        let low = Float(bounded - Double(high))
+        let e = exp(high: high, low: low)
+        let reciprocal = 1 / (1 + e)
+        return x * (twoU < 0 ? e * reciprocal : reciprocal)
     }
 }
 
@@ -198,7 +232,9 @@ package enum ReferenceMath {
     package static func geluTanh(_ x: Float) -> Float {
         let value = Double(x)
         let inner = 0.7978845608028654 * (value + 0.044715 * value * value * value)
-        return Float(0.5 * value * (1 + libmTanh(inner)))
+        // x/2 (1 + tanh(u)) = x / (1 + e^(-2u)): the same value without Double's own cancellation in
+        // 1 + tanh(u) when u is very negative.
+        return Float(value / (1 + libmExp(-2 * inner)))
     }
 }
 

@@ -71,3 +71,21 @@ package enum MatrixMultiplication {
         }
     }
 }
+
+/// Scratch memory for kernels that lower to matrix products (im2col and col2im buffers), with the
+/// size checked first: the size follows from a model's shapes, so an absurd model must get an
+/// error rather than a failed allocation.
+package enum KernelScratch {
+    /// The most floats one scratch buffer may hold (4 GiB).
+    package static let maximumFloats = 1 << 30
+
+    /// Allocates `rows * columns` floats (at least one). The caller deallocates.
+    /// - Throws: ``OperatorError`` naming `purpose` when the buffer would be too large.
+    package static func allocateFloats(rows: Int, columns: Int, purpose: String) throws -> UnsafeMutablePointer<Float> {
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard !overflow, count <= maximumFloats else {
+            throw OperatorError("the \(purpose) buffer of \(rows) x \(columns) floats is too large")
+        }
+        return .allocate(capacity: max(1, count))
+    }
+}

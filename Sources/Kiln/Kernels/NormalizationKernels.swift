@@ -3,13 +3,16 @@ import Foundation
 /// Mean/variance normalization kernels (layer, instance and batch normalization).
 ///
 /// Statistics use two passes in `Float` (mean, then the mean of squared deviations from it), which
-/// avoids the cancellation of `E[x^2] - E[x]^2` when the mean is large next to the spread.
+/// avoids the cancellation of `E[x^2] - E[x]^2` when the mean is large next to the spread. The mean
+/// itself is summed relative to the first value: a plain float sum of values near 10^4 loses the
+/// digits that hold their spread.
 package enum NormalizationKernels {
     /// Mean and 1/sqrt(variance + epsilon) of `count` floats (population variance).
     @inlinable
     package static func statistics(_ values: UnsafePointer<Float>, count: Int, epsilon: Float) -> (mean: Float, inverseDeviation: Float) {
         guard count > 0 else { return (.nan, .nan) }
-        let mean = VectorReductions.sum(values, count: count) / Float(count)
+        let pivot = values[0]
+        let mean = pivot + VectorReductions.sumOfDeviations(values, count: count, from: pivot) / Float(count)
         let variance = VectorReductions.sumOfSquaredDeviations(values, count: count, from: mean) / Float(count)
         return (mean, 1 / (variance + epsilon).squareRoot())
     }

@@ -23,6 +23,25 @@ package enum VectorReductions {
         return total
     }
 
+    /// Sum of `values[i] - center`.
+    @inlinable
+    package static func sumOfDeviations(_ values: UnsafePointer<Float>, count: Int, from center: Float) -> Float {
+        let raw = UnsafeRawPointer(values)
+        let centers = SIMD8<Float>(repeating: center)
+        var lanes = SIMD8<Float>()
+        var index = 0
+        while index + 8 <= count {
+            lanes += raw.loadUnaligned(fromByteOffset: index &* 4, as: SIMD8<Float>.self) - centers
+            index += 8
+        }
+        var total = lanes.sum()
+        while index < count {
+            total += values[index] - center
+            index += 1
+        }
+        return total
+    }
+
     /// Sum of `(values[i] - center)^2`; the second pass of a two-pass variance.
     @inlinable
     package static func sumOfSquaredDeviations(_ values: UnsafePointer<Float>, count: Int, from center: Float) -> Float {
@@ -69,7 +88,7 @@ package enum VectorReductions {
         return total
     }
 
-    /// The largest value, or -infinity for an empty run. NaNs are skipped unless all values are NaN.
+    /// The largest value, or -infinity for an empty run. NaNs are ignored (an all-NaN run gives -infinity).
     @inlinable
     package static func maximum(_ values: UnsafePointer<Float>, count: Int) -> Float {
         var lanes = SIMD8<Float>(repeating: -.infinity)
@@ -89,7 +108,7 @@ package enum VectorReductions {
         return result
     }
 
-    /// The smallest value, or +infinity for an empty run.
+    /// The smallest value, or +infinity for an empty run. NaNs are ignored.
     @inlinable
     package static func minimum(_ values: UnsafePointer<Float>, count: Int) -> Float {
         var lanes = SIMD8<Float>(repeating: .infinity)

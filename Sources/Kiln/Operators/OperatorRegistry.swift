@@ -4,7 +4,7 @@
 /// means writing its file and adding its type to one of those lists.
 package enum OperatorRegistry {
     package static let all: [any Operator.Type] =
-        elementwiseOperators + neuralNetworkOperators + shapeOperators + miscellaneousOperators
+        elementwiseOperators + neuralNetworkOperators + shapeOperators + miscellaneousOperators + extraOperators
 
     private static let byType: [String: any Operator.Type] = {
         var table: [String: any Operator.Type] = [:]

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Errors about tensor shapes and element counts.
 public enum ShapeError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A dimension was negative.
@@ -8,6 +10,8 @@ public enum ShapeError: Error, Sendable, Equatable, CustomStringConvertible {
     case scalarCountMismatch(shape: [Int], expected: Int, actual: Int)
     /// A typed accessor was used with the wrong element type.
     case dtypeMismatch(expected: DType, actual: DType)
+    /// A tensor to be allocated is larger than this machine's memory.
+    case exceedsMemory(shape: [Int], bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -17,6 +21,8 @@ public enum ShapeError: Error, Sendable, Equatable, CustomStringConvertible {
             return "shape \(shape) needs \(expected) scalars, got \(actual)"
         case .dtypeMismatch(let expected, let actual):
             return "tensor holds \(actual), not \(expected)"
+        case .exceedsMemory(let shape, let bytes, let limit):
+            return "a tensor of shape \(shape) needs \(bytes) bytes, more than the \(limit) bytes of memory this machine has"
         }
     }
 }
@@ -40,6 +46,17 @@ public enum ShapeArithmetic {
         let count = try elementCount(shape)
         let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow else { throw .overflow(shape: shape) }
+        return bytes
+    }
+
+    /// The largest tensor Kiln will allocate: the machine's physical memory. Sizes come from models
+    /// and requests, and an allocation that cannot succeed must be an error, not a trap.
+    public static let allocationLimit = Int(clamping: ProcessInfo.processInfo.physicalMemory)
+
+    /// Bytes needed for a new tensor of `shape` and `dtype`, checked against ``allocationLimit``.
+    public static func allocatableByteCount(_ shape: [Int], dtype: DType) throws(ShapeError) -> Int {
+        let bytes = try byteCount(shape, dtype: dtype)
+        guard bytes <= allocationLimit else { throw .exceedsMemory(shape: shape, bytes: bytes, limit: allocationLimit) }
         return bytes
     }
 

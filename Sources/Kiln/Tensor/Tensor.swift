@@ -44,9 +44,9 @@ public struct Tensor: Sendable, CustomStringConvertible {
 
     /// Creates a tensor of zeros (false for bool).
     public init(zeros dtype: DType, shape: [Int]) throws {
-        let count = try ShapeArithmetic.elementCount(shape)
-        self.init(dtype: dtype, shape: shape, count: count,
-                  storage: TensorStorage(zeroedByteCount: count * dtype.byteSize))
+        let byteCount = try ShapeArithmetic.allocatableByteCount(shape, dtype: dtype)
+        self.init(dtype: dtype, shape: shape, count: byteCount / dtype.byteSize,
+                  storage: TensorStorage(zeroedByteCount: byteCount))
     }
 
     /// Creates a tensor from raw little-endian bytes (copied).
@@ -65,7 +65,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
 
     /// An uninitialized tensor for a kernel to fill. Internal: every byte must be written before use.
     package static func uninitialized(_ dtype: DType, shape: [Int]) throws(ShapeError) -> Tensor {
-        let byteCount = try ShapeArithmetic.byteCount(shape, dtype: dtype)
+        let byteCount = try ShapeArithmetic.allocatableByteCount(shape, dtype: dtype)
         return Tensor(dtype: dtype, shape: shape, count: byteCount / dtype.byteSize,
                       storage: TensorStorage(uninitializedByteCount: byteCount))
     }

@@ -3,9 +3,12 @@
 ///
 /// Conversions follow C and ONNX Runtime: float to integer truncates toward zero; integer to
 /// narrower integer keeps the low bits (wraps); to float rounds to nearest; to bool is `!= 0` (NaN
-/// is true); from bool gives 0 or 1. Where C leaves float to integer undefined (NaN, out of range),
-/// Kiln saturates to the integer range and maps NaN to 0. The `saturate` attribute (opset 19) only
-/// concerns float8 types, which Kiln does not have, so it is accepted and ignored.
+/// is true); from bool gives 0 or 1. Where C leaves float to integer undefined, Kiln gives what ONNX
+/// Runtime gives on x86-64, on every platform: NaN and out-of-range values become the type's
+/// minimum for int32 and int64 (the "integer indefinite" of `cvttss2si`), and int8/uint8 take the
+/// low byte of the int32 conversion (so -1.7 becomes 255 as uint8, as in numpy). The `saturate`
+/// attribute (opset 19) only concerns float8 types, which Kiln does not have, so it is accepted
+/// and ignored.
 package struct Cast: Operator {
     package static let opType = "Cast"
 
@@ -32,16 +35,20 @@ package struct Cast: Operator {
     }
 
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        let input = try Elementwise.require(inputs, 0)
-        guard input.dtype != target else { return [input] }
+        [try Cast.convert(Elementwise.require(inputs, 0), to: target, context: context)]
+    }
+
+    /// `input` converted to `target` (the input itself when it already has that dtype).
+    static func convert(_ input: Tensor, to target: DType, context: ExecutionContext) throws -> Tensor {
+        guard input.dtype != target else { return input }
         switch input.dtype {
-        case .float32: return [try Cast.convert(input, from: Float.self, to: target, context: context)]
-        case .float16: return [try Cast.convert(input, from: Float16.self, to: target, context: context)]
-        case .int64: return [try Cast.convert(input, from: Int64.self, to: target, context: context)]
-        case .int32: return [try Cast.convert(input, from: Int32.self, to: target, context: context)]
-        case .int8: return [try Cast.convert(input, from: Int8.self, to: target, context: context)]
-        case .uint8: return [try Cast.convert(input, from: UInt8.self, to: target, context: context)]
-        case .bool: return [try Cast.convert(input, from: Bool.self, to: target, context: context)]
+        case .float32: return try convert(input, from: Float.self, to: target, context: context)
+        case .float16: return try convert(input, from: Float16.self, to: target, context: context)
+        case .int64: return try convert(input, from: Int64.self, to: target, context: context)
+        case .int32: return try convert(input, from: Int32.self, to: target, context: context)
+        case .int8: return try convert(input, from: Int8.self, to: target, context: context)
+        case .uint8: return try convert(input, from: UInt8.self, to: target, context: context)
+        case .bool: return try convert(input, from: Bool.self, to: target, context: context)
         }
     }
 
@@ -113,29 +120,43 @@ extension Bool: CastableScalar {
     }
 }
 
-extension CastableScalar where Self: FixedWidthInteger {
+/// An integer type ``Cast`` converts Floats to, with ONNX Runtime's x86-64 results where C leaves
+/// the conversion undefined.
+package protocol FloatTruncatingInteger: FixedWidthInteger {
+    /// `x` truncated toward zero (see ``Cast`` for NaN and out-of-range values).
+    static func converting(_ x: Float) -> Self
+}
+
+extension CastableScalar where Self: FloatTruncatingInteger {
     package static var castKind: CastKind { .integer }
     @inline(__always) package var castFloat: Float { Float(self) }
     @inline(__always) package var castInteger: Int64 { Int64(truncatingIfNeeded: self) }
     @inline(__always) package static func cast<Source: CastableScalar>(from value: Source) -> Self {
-        Source.castKind == .floatingPoint
-            ? saturatingTruncation(value.castFloat) : Self(truncatingIfNeeded: value.castInteger)
-    }
-
-    /// `x` truncated toward zero, clamped to the type's range; NaN gives 0.
-    @inline(__always)
-    static func saturatingTruncation(_ x: Float) -> Self {
-        let truncated = x.rounded(.towardZero)
-        // Float(min) is exact (0 or minus a power of two); Float(max) is either max itself or, for
-        // the wide types, rounds up to the first power of two that no longer fits.
-        if truncated.isNaN { return 0 }
-        if truncated < Float(Self.min) { return Self.min }
-        if truncated >= Float(Self.max) { return Self.max }
-        return Self(truncated)
+        Source.castKind == .floatingPoint ? converting(value.castFloat) : Self(truncatingIfNeeded: value.castInteger)
     }
 }
 
-extension Int64: CastableScalar {}
-extension Int32: CastableScalar {}
-extension Int8: CastableScalar {}
-extension UInt8: CastableScalar {}
+extension Int64: CastableScalar, FloatTruncatingInteger {
+    @inline(__always)
+    package static func converting(_ x: Float) -> Int64 {
+        // [-2^63, 2^63) converts; NaN fails both comparisons.
+        x >= -0x1p63 && x < 0x1p63 ? Int64(x) : .min
+    }
+}
+
+extension Int32: CastableScalar, FloatTruncatingInteger {
+    @inline(__always)
+    package static func converting(_ x: Float) -> Int32 {
+        x >= -0x1p31 && x < 0x1p31 ? Int32(x) : .min
+    }
+}
+
+extension Int8: CastableScalar, FloatTruncatingInteger {
+    @inline(__always)
+    package static func converting(_ x: Float) -> Int8 { Int8(truncatingIfNeeded: Int32.converting(x)) }
+}
+
+extension UInt8: CastableScalar, FloatTruncatingInteger {
+    @inline(__always)
+    package static func converting(_ x: Float) -> UInt8 { UInt8(truncatingIfNeeded: Int32.converting(x)) }
+}

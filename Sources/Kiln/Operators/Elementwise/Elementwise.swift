@@ -230,7 +230,12 @@ package enum Elementwise {
             guard let shape = type.shape else { return nil }
             shapes.append(shape)
         }
-        return try ShapeInference.broadcast(shapes, symbols: &symbols)
+        do {
+            return try ShapeInference.broadcast(shapes, symbols: &symbols)
+        } catch {
+            let listed = shapes.map { "[" + $0.map(\.description).joined(separator: ", ") + "]" }
+            throw OperatorError("input shapes \(listed.joined(separator: ", ")) do not broadcast")
+        }
     }
 
     package static func checkDType(_ dtype: DType, allowed: [DType], operand: String) throws {

@@ -9,7 +9,9 @@ package struct HardSwish: FloatUnaryOperator {
 
     @inline(__always)
     package func apply(_ x: Float) -> Float {
-        let gate = x * (1 / 6 as Float) + 0.5
+        // (x + 3) / 6 rather than x / 6 + 1/2: near x = -3 the sum is exact, where the spec's form
+        // would cancel the rounding error of x / 6 into a large relative error.
+        let gate = (x + 3) * (1 / 6 as Float)
         return x * (gate < 0 ? 0 : (gate > 1 ? 1 : gate))
     }
 

@@ -8,7 +8,13 @@ package struct Sqrt: FloatUnaryOperator {
     }
 
     @inline(__always)
-    package func apply(_ x: Float) -> Float { x.squareRoot() }
+    package func apply(_ x: Float) -> Float {
+        // A plain squareRoot() becomes a sqrtf call guarded for errno on negative inputs, which
+        // blocks vectorization; with the argument visibly non-negative it is one sqrtps.
+        let nonNegative = x < 0 ? 0 : x
+        let root = nonNegative.squareRoot()
+        return x < 0 ? .nan : root
+    }
 
     package func reference(_ x: Float) -> Float { Float(Double(x).squareRoot()) }
 }

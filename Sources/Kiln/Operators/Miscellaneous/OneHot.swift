@@ -52,6 +52,7 @@ package struct OneHot: Operator {
         var outputShape = indices.shape
         outputShape.insert(depth, at: position)
         let output = try Tensor.uninitialized(values.dtype, shape: outputShape)
+        guard output.count > 0 else { return [output] }
         let inner = indices.shape[position...].reduce(1, *)
         let outer = indices.shape[..<position].reduce(1, *)
         let size = values.dtype.byteSize

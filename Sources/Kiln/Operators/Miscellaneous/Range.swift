@@ -1,6 +1,6 @@
 /// `Range`: `[start, start + delta, ...]` up to but excluding `limit`, with
-/// `max(ceil((limit - start) / delta), 0)` elements. Inputs are scalars of one type: float32, int32
-/// or int64.
+/// `max(ceil((limit - start) / delta), 0)` elements. Inputs are scalars of one type: float32,
+/// float16, int32 or int64.
 package struct RangeOperator: Operator {
     package static let opType = "Range"
 
@@ -8,12 +8,12 @@ package struct RangeOperator: Operator {
         try node.expectArity(inputs: 3...3)
     }
 
-    private static let supported: Set<DType> = [.float32, .int32, .int64]
+    private static let supported: Set<DType> = [.float32, .float16, .int32, .int64]
 
     package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
         let types = try (0..<3).map { try ShapeInference.requireType(inputs, $0) }
         let dtype = types[0].dtype
-        guard RangeOperator.supported.contains(dtype) else { throw OperatorError("Range supports float32, int32 and int64, got \(dtype)") }
+        guard RangeOperator.supported.contains(dtype) else { throw OperatorError("Range supports float32, float16, int32 and int64, got \(dtype)") }
         for (name, type) in zip(["limit", "delta"], types.dropFirst()) where type.dtype != dtype {
             throw OperatorError("\(name) is \(type.dtype), start is \(dtype)")
         }
@@ -35,7 +35,7 @@ package struct RangeOperator: Operator {
     /// The number of elements, checked for a zero delta and for sizes that cannot be represented.
     static func count(start: Tensor, limit: Tensor, delta: Tensor) throws -> Int {
         let values = try [scalar(start, "start"), scalar(limit, "limit"), scalar(delta, "delta")]
-        if start.dtype == .float32 {
+        if start.dtype.isFloatingPoint {
             let (first, last, step) = (Double(values[0].floats()[0]), Double(values[1].floats()[0]), Double(values[2].floats()[0]))
             guard step != 0 else { throw OperatorError("delta must not be 0") }
             let count = ((last - first) / step).rounded(.up)
@@ -57,7 +57,7 @@ package struct RangeOperator: Operator {
         let limit = try OperatorInput.required(inputs, 1, name: "limit")
         let delta = try OperatorInput.required(inputs, 2, name: "delta")
         guard RangeOperator.supported.contains(start.dtype), limit.dtype == start.dtype, delta.dtype == start.dtype else {
-            throw OperatorError("start, limit and delta must share one of float32, int32, int64; got \(start.dtype), \(limit.dtype), \(delta.dtype)")
+            throw OperatorError("start, limit and delta must share one of float32, float16, int32, int64; got \(start.dtype), \(limit.dtype), \(delta.dtype)")
         }
         let count = try RangeOperator.count(start: start, limit: limit, delta: delta)
         let output = try Tensor.uninitialized(start.dtype, shape: [count])
@@ -75,6 +75,7 @@ package struct RangeOperator: Operator {
         }
         switch start.dtype {
         case .float32: fill(Float.self, +)
+        case .float16: fill(Float16.self, +)
         case .int32: fill(Int32.self, &+)
         default: fill(Int64.self, &+)
         }

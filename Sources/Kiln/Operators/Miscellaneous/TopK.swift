@@ -55,9 +55,9 @@ package struct TopK: Operator {
         outputShape[resolvedAxis] = k
         let values = try Tensor.uninitialized(data.dtype, shape: outputShape)
         let indices = try Tensor.uninitialized(.int64, shape: outputShape)
+        guard values.count > 0 else { return [values, indices] }
         let inner = data.shape[(resolvedAxis + 1)...].reduce(1, *)
         let outer = data.shape[..<resolvedAxis].reduce(1, *)
-        guard values.count > 0 else { return [values, indices] }
         let lanes = TopK.Lanes(outer: outer, size: size, inner: inner, k: k, largest: largest)
         switch data.dtype {
         case .float32: lanes.select(Float.self, data, values, indices, context: context) { $0.isNaN ? .infinity : $0 }

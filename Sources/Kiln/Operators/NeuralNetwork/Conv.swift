@@ -136,8 +136,8 @@ package struct Conv: Operator {
         let channelsPerGroup = channels / groups, outputsPerGroup = outputChannels / groups
         let columnRows = channelsPerGroup * kernelVolume
         let pointwise = geometry.isPointwise
-        let columns: UnsafeMutablePointer<Float>? = pointwise ? nil
-            : .allocate(capacity: max(1, columnRows * outputVolume))
+        let columns = pointwise ? nil
+            : try KernelScratch.allocateFloats(rows: columnRows, columns: outputVolume, purpose: "im2col")
         defer { columns?.deallocate() }
 
         for image in 0..<batch {

@@ -1,4 +1,5 @@
-/// `ReduceMin`: the minimum (+inf over an empty set) over `axes`; float32. `axes` is an input since opset 18 (an
+/// `ReduceMin`: the minimum (+inf over an empty set) over `axes`; float32, and through
+/// ``ExtremumReduction`` float16, the integer types and bool. `axes` is an input since opset 18 (an
 /// attribute before); see ``ReductionAttributes`` for `keepdims` and `noop_with_empty_axes`.
 package struct ReduceMin: Operator {
     package static let opType = "ReduceMin"
@@ -10,10 +11,13 @@ package struct ReduceMin: Operator {
     }
 
     package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
-        try reduction.inferTypes(inputs, opType: Self.opType, symbols: &symbols)
+        try ExtremumReduction.inferTypes(inputs, reduction: reduction, opType: Self.opType, symbols: &symbols)
     }
 
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        try reduction.run(inputs, kind: .minimum, opType: Self.opType, context: context)
+        if let dtype = inputs.first??.dtype, ExtremumReduction.dtypes.contains(dtype) {
+            return [try ExtremumReduction.run(inputs, reduction: reduction, maximum: false)]
+        }
+        return try reduction.run(inputs, kind: .minimum, opType: Self.opType, context: context)
     }
 }

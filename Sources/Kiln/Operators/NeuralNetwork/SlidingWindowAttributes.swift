@@ -140,8 +140,10 @@ package struct SlidingWindowAttributes: Sendable {
                 result = (IntegerDivision.floor(span, stride) + 1, padBegin, padEnd)
             }
         }
-        guard result.output >= 0 else {
-            throw OperatorError("spatial axis \(axis) of size \(input) (padded by \(padBegin)+\(padEnd)) is smaller than the window extent \(extent)")
+        // An empty axis gives an empty output; otherwise the (padded) axis must hold one window.
+        if input == 0 { return (max(0, result.output), result.padBegin, result.padEnd) }
+        guard result.output >= 1, input + result.padBegin + result.padEnd >= extent else {
+            throw OperatorError("spatial axis \(axis) of size \(input) (padded by \(result.padBegin)+\(result.padEnd)) is smaller than the window extent \(extent)")
         }
         return result
     }

@@ -1,7 +1,7 @@
 extension OperatorRegistry {
     static let elementwiseOperators: [any Operator.Type] = [
         // Arithmetic (numeric dtypes, broadcasting)
-        Add.self, Sub.self, Mul.self, Div.self, Pow.self,
+        Add.self, Sub.self, Mul.self, Div.self, Mod.self, Pow.self,
         Max.self, Min.self, Sum.self, Mean.self,
         Neg.self, Abs.self, Sign.self,
         // Float math
@@ -14,6 +14,6 @@ extension OperatorRegistry {
         Equal.self, Less.self, Greater.self, LessOrEqual.self, GreaterOrEqual.self,
         Not.self, And.self, Or.self, Xor.self,
         // Selection and conversion
-        Where.self, Clip.self, Cast.self,
+        Where.self, Clip.self, Cast.self, CastLike.self,
     ]
 }

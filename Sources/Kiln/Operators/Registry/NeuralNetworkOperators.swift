@@ -5,6 +5,7 @@ extension OperatorRegistry {
         Gemm.self,
         // Convolution and pooling.
         Conv.self,
+        ConvTranspose.self,
         MaxPool.self,
         AveragePool.self,
         GlobalAveragePool.self,
@@ -12,6 +13,8 @@ extension OperatorRegistry {
         // Normalization.
         BatchNormalization.self,
         LayerNormalization.self,
+        InstanceNormalization.self,
+        LRN.self,
         Softmax.self,
         LogSoftmax.self,
         // Reductions.
@@ -25,5 +28,7 @@ extension OperatorRegistry {
         ReduceSumSquare.self,
         ReduceLogSum.self,
         ReduceLogSumExp.self,
+        ArgMax.self,
+        ArgMin.self,
     ]
 }

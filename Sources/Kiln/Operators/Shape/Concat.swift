@@ -95,7 +95,8 @@ package struct Concat: Operator {
             for dimension in 0..<first.rank where dimension != resolvedAxis && tensor.shape[dimension] != first.shape[dimension] {
                 throw OperatorError("input \(index) has shape \(tensor.shape), input 0 has \(first.shape): axis \(dimension) differs")
             }
-            outputShape[resolvedAxis] += tensor.shape[resolvedAxis]
+            outputShape[resolvedAxis] = try IndexValues.sum([outputShape[resolvedAxis], tensor.shape[resolvedAxis]],
+                                                            of: "the concatenated axis")
         }
         if tensors.count == 1 { return [first] }
         let output = try Tensor.uninitialized(first.dtype, shape: outputShape)

@@ -10,7 +10,7 @@ package struct DepthToSpace: Operator {
     package init(node: Node, opset: Int) throws {
         try node.expectArity(inputs: 1...1)
         guard let blockSize = try node.int("blocksize") else { throw OperatorError("attribute 'blocksize' is required") }
-        guard blockSize > 0 else { throw OperatorError("blocksize \(blockSize) must be positive") }
+        guard blockSize > 0 && blockSize < 1 << 16 else { throw OperatorError("blocksize \(blockSize) must be in 1..<65536") }
         self.blockSize = blockSize
         let mode = try node.string("mode", default: "DCR")
         guard mode == "DCR" || mode == "CRD" else { throw OperatorError("mode '\(mode)' must be DCR or CRD") }
@@ -22,8 +22,8 @@ package struct DepthToSpace: Operator {
         guard let shape = data.shape else { return [TensorType(data.dtype, nil)] }
         guard shape.count == 4 else { throw OperatorError("input must have rank 4 (NCHW), has rank \(shape.count)") }
         let groups = blockSize * blockSize
-        func scaled(_ dim: Dim, by factor: Int) -> Dim {
-            if let size = dim.value { return .fixed(size * factor) }
+        func scaled(_ dim: Dim, by factor: Int) throws -> Dim {
+            if let size = dim.value { return .fixed(try IndexValues.product(size, factor, of: "scaling \(size) by \(factor)")) }
             return factor == 1 ? dim : symbols.fresh()
         }
         var depth: Dim = groups == 1 ? shape[1] : symbols.fresh()
@@ -31,7 +31,7 @@ package struct DepthToSpace: Operator {
             try checkChannels(channels)
             depth = .fixed(channels / groups)
         }
-        return [TensorType(data.dtype, [shape[0], depth, scaled(shape[2], by: blockSize), scaled(shape[3], by: blockSize)])]
+        return [TensorType(data.dtype, [shape[0], depth, try scaled(shape[2], by: blockSize), try scaled(shape[3], by: blockSize)])]
     }
 
     private func checkChannels(_ channels: Int) throws {
@@ -47,7 +47,9 @@ package struct DepthToSpace: Operator {
         try checkChannels(data.shape[1])
         let (batch, height, width) = (data.shape[0], data.shape[2], data.shape[3])
         let b = blockSize, depth = data.shape[1] / (b * b)
-        let output = try Tensor.uninitialized(data.dtype, shape: [batch, depth, height * b, width * b])
+        let output = try Tensor.uninitialized(data.dtype, shape: [batch, depth, try IndexValues.product(height, b, of: "the height"),
+                                                                  try IndexValues.product(width, b, of: "the width")])
+        guard output.count > 0 else { return [output] }
         let plane = height * width
         // Output viewed as [N, C', H, b(i), W, b(j)]; each source stride says where that coordinate
         // lives in the input's channel index.

@@ -53,6 +53,7 @@ package struct Gather: Operator {
         }
         let outputShape = Array(data.shape[..<resolvedAxis]) + indices.shape + data.shape[(resolvedAxis + 1)...]
         let output = try Tensor.uninitialized(data.dtype, shape: outputShape)
+        guard output.count > 0 else { return [output] }
         let extent = GatherKernels.GatherExtent(
             outer: data.shape[..<resolvedAxis].reduce(1, *), axisSize: axisSize,
             inner: data.shape[(resolvedAxis + 1)...].reduce(1, *), indexCount: indices.count)

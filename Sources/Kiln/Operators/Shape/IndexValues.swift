@@ -59,13 +59,33 @@ package enum IndexValues {
         return shape.count == 1 ? shape[0].value : nil
     }
 
-    /// The product of concrete dims with an error naming `shape` when it overflows or has a negative dim.
-    package static func elementCount(_ shape: [Int]) throws -> Int {
+    /// The product of concrete dims with an error naming them when it overflows or a dim is negative.
+    /// Partial products of an empty tensor's dims can overflow even though its element count is 0.
+    package static func elementCount<Dims: Sequence>(_ shape: Dims) throws -> Int where Dims.Element == Int {
+        let dims = Array(shape)
         do {
-            return try ShapeArithmetic.elementCount(shape)
+            return try ShapeArithmetic.elementCount(dims)
         } catch {
             throw OperatorError("\(error)")
         }
+    }
+
+    /// `values` added up, or an error saying what overflowed.
+    package static func sum(_ values: [Int], of what: @autoclosure () -> String) throws -> Int {
+        var total = 0
+        for value in values {
+            let (next, overflow) = total.addingReportingOverflow(value)
+            guard !overflow else { throw OperatorError("\(what()) overflows") }
+            total = next
+        }
+        return total
+    }
+
+    /// `a * b`, or an error saying what overflowed.
+    package static func product(_ a: Int, _ b: Int, of what: @autoclosure () -> String) throws -> Int {
+        let (result, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw OperatorError("\(what()) overflows") }
+        return result
     }
 }
 

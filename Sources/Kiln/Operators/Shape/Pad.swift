@@ -63,7 +63,7 @@ package struct Pad: Operator {
         let (begin, end) = try Pad.perAxis(pads: pads, axes: axesGiven ? inputs[3].constantIntegers : nil, rank: shape.count)
         return [TensorType(data.dtype, try shape.indices.map { axis -> Dim in
             guard let size = shape[axis].value else { return begin[axis] == 0 && end[axis] == 0 ? shape[axis] : symbols.fresh() }
-            let padded = size + begin[axis] + end[axis]
+            let padded = try IndexValues.sum([size, begin[axis], end[axis]], of: "padding axis \(axis)")
             guard padded >= 0 else { throw OperatorError("pads \(begin[axis]), \(end[axis]) make axis \(axis) of size \(size) negative") }
             return .fixed(padded)
         })]
@@ -71,7 +71,7 @@ package struct Pad: Operator {
 
     /// For each output coordinate of one axis, the input coordinate it reads, or -1 for the fill value.
     func map(size: Int, begin: Int, end: Int, axis: Int) throws -> [Int] {
-        let outputSize = size + begin + end
+        let outputSize = try IndexValues.sum([size, begin, end], of: "padding axis \(axis)")
         guard outputSize >= 0 else { throw OperatorError("pads \(begin), \(end) make axis \(axis) of size \(size) negative") }
         if size == 0 && outputSize > 0 && mode != .constant {
             throw OperatorError("cannot pad the empty axis \(axis) in \(mode.rawValue) mode")
@@ -98,9 +98,14 @@ package struct Pad: Operator {
         let pads = try padsAttribute ?? IndexValues.integers(OperatorInput.required(inputs, 1, name: "pads"), name: "pads")
         let axes = try OperatorInput.optional(inputs, 3).map { try IndexValues.integers($0, name: "axes") }
         let (begin, end) = try Pad.perAxis(pads: pads, axes: axes, rank: data.rank)
+        let outputShape = try data.shape.indices.map { axis in
+            try IndexValues.sum([data.shape[axis], begin[axis], end[axis]], of: "padding axis \(axis)")
+        }
+        // Allocated before the per-axis maps so an impossible size fails here, not in building them.
+        let output = try Tensor.uninitialized(data.dtype, shape: outputShape.map { max($0, 0) })
         let maps = try data.shape.indices.map { try map(size: data.shape[$0], begin: begin[$0], end: end[$0], axis: $0) }
         let fill = try fillValue(inputs, dtype: data.dtype)
-        let output = try Tensor.uninitialized(data.dtype, shape: maps.map(\.count))
+        guard output.count > 0 else { return [output] }
         data.withUnsafePointer(as: UInt8.self) { source in
             output.withUnsafeMutablePointer(as: UInt8.self) { destination in
                 fill.withUnsafeBytes { fillBytes in

@@ -50,7 +50,7 @@ package struct ScatterND: Operator {
         }
         // Every target is checked before anything is written.
         let strides = ShapeArithmetic.strides(data.shape)
-        let rowCount = indices.shape.dropLast().reduce(1, *)
+        let rowCount = try IndexValues.elementCount(indices.shape.dropLast())
         let values = indices.int64s()
         var offsets = [Int](repeating: 0, count: rowCount)
         for slice in offsets.indices {
@@ -66,7 +66,7 @@ package struct ScatterND: Operator {
             }
             offsets[slice] = offset
         }
-        let sliceSize = data.shape[depth...].reduce(1, *)
+        let sliceSize = try IndexValues.elementCount(data.shape[depth...])
         let output = try Tensor.uninitialized(data.dtype, shape: data.shape)
         let size = data.dtype.byteSize
         data.withUnsafePointer(as: UInt8.self) { source in

@@ -37,11 +37,13 @@ package struct SliceOperator: Operator {
         if step > 0 {
             start = min(max(start, 0), dim)
             end = min(max(end, 0), dim)
-            return (start, end > start ? (end - start + step - 1) / step : 0)
+            // Written so that no step, however large, overflows.
+            return (start, end > start ? (end - start - 1) / step + 1 : 0)
         }
         start = min(max(start, 0), dim - 1)
         end = min(max(end, -1), dim - 1)
-        return (start, start > end ? (start - end - step - 1) / -step : 0)
+        let magnitude = step == Int.min ? Int.max : -step
+        return (start, start > end ? (start - end - 1) / magnitude + 1 : 0)
     }
 
     /// Checks the slice parameters against each other and `rank`; returns axes resolved to
@@ -174,7 +176,8 @@ package struct SliceOperator: Operator {
         guard output.count > 0 else { return [output] }
         let inputStrides = ShapeArithmetic.strides(data.shape)
         let firstElement = slices.reduce(0) { $0 + $1.start * inputStrides[$1.axis] }
-        let sourceStrides = slices.map { $0.step * inputStrides[$0.axis] }
+        // With two or more elements taken, step * stride stays inside the axis and cannot overflow.
+        let sourceStrides = slices.map { $0.count > 1 ? $0.step * inputStrides[$0.axis] : 0 }
         let size = data.dtype.byteSize
         data.withUnsafePointer(as: UInt8.self) { source in
             output.withUnsafeMutablePointer(as: UInt8.self) { destination in

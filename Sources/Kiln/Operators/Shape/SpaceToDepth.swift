@@ -8,7 +8,7 @@ package struct SpaceToDepth: Operator {
     package init(node: Node, opset: Int) throws {
         try node.expectArity(inputs: 1...1)
         guard let blockSize = try node.int("blocksize") else { throw OperatorError("attribute 'blocksize' is required") }
-        guard blockSize > 0 else { throw OperatorError("blocksize \(blockSize) must be positive") }
+        guard blockSize > 0 && blockSize < 1 << 16 else { throw OperatorError("blocksize \(blockSize) must be in 1..<65536") }
         self.blockSize = blockSize
     }
 
@@ -21,7 +21,10 @@ package struct SpaceToDepth: Operator {
             guard size % blockSize == 0 else { throw OperatorError("\(axis) \(size) is not a multiple of blocksize \(blockSize)") }
             return .fixed(size / blockSize)
         }
-        let channels: Dim = shape[1].value.map { .fixed($0 * blockSize * blockSize) } ?? (blockSize == 1 ? shape[1] : symbols.fresh())
+        var channels: Dim = blockSize == 1 ? shape[1] : symbols.fresh()
+        if let size = shape[1].value {
+            channels = .fixed(try IndexValues.product(size, blockSize * blockSize, of: "the channel count"))
+        }
         return [TensorType(data.dtype, [shape[0], channels, try divided(shape[2], axis: "height"), try divided(shape[3], axis: "width")])]
     }
 
@@ -33,7 +36,9 @@ package struct SpaceToDepth: Operator {
         guard height % b == 0, width % b == 0 else {
             throw OperatorError("height \(height) and width \(width) must be multiples of blocksize \(b)")
         }
-        let output = try Tensor.uninitialized(data.dtype, shape: [batch, channels * b * b, height / b, width / b])
+        let output = try Tensor.uninitialized(data.dtype, shape: [batch, try IndexValues.product(channels, b * b, of: "the channel count"),
+                                                                  height / b, width / b])
+        guard output.count > 0 else { return [output] }
         // Output viewed as [N, b(i), b(j), C, H', W'] reading input[n, c, h * b + i, w * b + j].
         let view = [batch, b, b, channels, height / b, width / b]
         let sourceStrides = [channels * height * width, width, 1, height * width, b * width, b]

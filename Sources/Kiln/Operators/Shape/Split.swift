@@ -40,7 +40,7 @@ package struct Split: Operator {
     func sizes(dim: Int, explicit: [Int]?) throws -> [Int] {
         if let explicit {
             try Split.checkSizes(explicit, outputCount: outputCount)
-            let total = explicit.reduce(0, +)
+            let total = try IndexValues.sum(explicit, of: "the split sizes")
             guard total == dim else { throw OperatorError("split sizes \(explicit) add up to \(total), the axis has size \(dim)") }
             return explicit
         }

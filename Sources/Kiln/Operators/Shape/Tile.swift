@@ -20,8 +20,8 @@ package struct Tile: Operator {
         guard let shape = data.shape else { return [TensorType(data.dtype, nil)] }
         guard let repeats = inputs[1].constantIntegers else { return [TensorType(data.dtype, shape.map { _ in symbols.fresh() })] }
         try Tile.checkRepeats(repeats, rank: shape.count)
-        return [TensorType(data.dtype, zip(shape, repeats).map { dim, times -> Dim in
-            if let size = dim.value { return .fixed(size * times) }
+        return [TensorType(data.dtype, try zip(shape, repeats).map { dim, times -> Dim in
+            if let size = dim.value { return .fixed(try IndexValues.product(size, times, of: "tiling \(size) by \(times)")) }
             return times == 1 ? dim : times == 0 ? .fixed(0) : symbols.fresh()
         })]
     }
