@@ -37,8 +37,18 @@ import Testing
         ("i->", [[0]]),
     ]
 
+    /// The transformer forms and a reduction over every edge size.
+    static var edgeCases: [(String, [[Int]])] {
+        T.edgeSizes.flatMap { size -> [(String, [[Int]])] in
+            [("bhqd,bhkd->bhqk", [[1, 2, size, 8], [1, 2, 5, 8]]),
+             ("bhqk,bhkd->bhqd", [[2, 1, 3, size], [2, 1, size, 4]]),
+             ("ij->j", [[5, size]]),
+             ("...i,...i->...", [[size, 3], [1, 3]])]
+        }
+    }
+
     @Test func floatPathMatchesTheReference() throws {
-        for (index, (equation, shapes)) in Self.equations.enumerated() {
+        for (index, (equation, shapes)) in (Self.equations + Self.edgeCases).enumerated() {
             let operands = try shapes.enumerated().map { try T.floats($1, seed: UInt64(index * 10 + $0)) }
             let op = try T.op(Einsum.self, inputs: operands.count, attributes: ["equation": .string(equation)])
             let actual = try T.run(op, operands)[0]
@@ -47,7 +57,7 @@ import Testing
             let outputLabels = parsed.outputLabels(ranks: shapes.map(\.count))
             var sizes: [Int: Int] = [:]
             for (operandLabels, shape) in zip(labels, shapes) {
-                for (label, size) in zip(operandLabels, shape) { sizes[label] = max(sizes[label] ?? size, size) }
+                for (label, size) in zip(operandLabels, shape) where sizes[label] == nil || sizes[label] == 1 { sizes[label] = size }
             }
             let expected = EinsumKernels.reference(operands.map { $0.floats().map(Double.init) }, shapes: shapes, labels: labels,
                                                    outputLabels: outputLabels, sizes: sizes, zero: 0.0, multiply: *, add: +)
