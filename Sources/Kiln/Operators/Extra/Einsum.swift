@@ -70,10 +70,15 @@ package struct Einsum: Operator {
                     throw OperatorError("label '\(describe(label))' repeats within one input with sizes \(previous) and \(size)")
                 }
                 own[label] = size
-                if let known = sizes[label], known != size, known != 1, size != 1 {
+                guard let known = sizes[label], known != size else {
+                    sizes[label] = size
+                    continue
+                }
+                // Broadcasting: a size of 1 gives way to the other (even to 0).
+                guard known == 1 || size == 1 else {
                     throw OperatorError("label '\(describe(label))' has sizes \(known) and \(size)")
                 }
-                sizes[label] = max(sizes[label] ?? size, size == 1 ? (sizes[label] ?? 1) : size)
+                if known == 1 { sizes[label] = size }
             }
         }
         return sizes
@@ -176,7 +181,11 @@ package enum EinsumEvaluation {
         let aFree = a.labels.filter { !inB.contains($0) }
         let bFree = b.labels.filter { !inA.contains($0) }
         func size(_ operand: Operand, _ label: Int) -> Int? { operand.labels.firstIndex(of: label).map { operand.tensor.shape[$0] } }
-        func shared(_ label: Int) -> Int { max(size(a, label) ?? 1, size(b, label) ?? 1) }
+        // A size of 1 broadcasts against the other operand's size (which may be 0).
+        func shared(_ label: Int) -> Int {
+            let left = size(a, label) ?? 1, right = size(b, label) ?? 1
+            return left == 1 ? right : left
+        }
         let batchSizes = batch.map(shared), contractedSizes = contracted.map(shared)
         let aFreeSizes = aFree.map { size(a, $0) ?? 1 }, bFreeSizes = bFree.map { size(b, $0) ?? 1 }
         let batchCount = try IndexValues.elementCount(batchSizes)

@@ -107,24 +107,36 @@ package struct Resize: Operator {
         for axis in axes { output[axis] = symbols.fresh() }
         guard known else { return [TensorType(input.dtype, output)] }
         let values = try parameters(roi: roi.value, scales: scales.value, sizes: sizes.value)
-        if let sizeValues = values.sizes, policy == .stretch {
-            guard sizeValues.count == axes.count else {
-                throw OperatorError("sizes has \(sizeValues.count) values, expected \(axes.count) (one per resized axis)")
-            }
-            for (position, axis) in axes.enumerated() { output[axis] = .fixed(sizeValues[position]) }
-            return [TensorType(input.dtype, output)]
+        guard (values.scales == nil) != (values.sizes == nil) else {
+            throw OperatorError(values.scales == nil ? "one of scales and sizes must be given" : "only one of scales and sizes may be given")
         }
-        if let scaleValues = values.scales {
-            guard scaleValues.count == axes.count else {
-                throw OperatorError("scales has \(scaleValues.count) values, expected \(axes.count) (one per resized axis)")
-            }
-            // A scale of exactly 1 keeps a symbolic dim.
-            for (position, axis) in axes.enumerated() where scaleValues[position] == 1 { output[axis] = shape[axis] }
+        let count = values.scales?.count ?? values.sizes?.count ?? axes.count
+        guard count == axes.count else {
+            throw OperatorError("\(values.scales == nil ? "sizes" : "scales") has \(count) values, expected \(axes.count) (one per resized axis)")
         }
-        guard let concrete = TensorType(input.dtype, shape).concreteShape else { return [TensorType(input.dtype, output)] }
-        let target = try ResizeSampling.target(inputShape: concrete, axes: axes, scales: values.scales, sizes: values.sizes,
-                                               roi: values.roi, policy: policy)
-        return [TensorType(input.dtype, [Dim](target.outputShape))]
+        if let concrete = TensorType(input.dtype, shape).concreteShape {
+            let target = try ResizeSampling.target(inputShape: concrete, axes: axes, scales: values.scales, sizes: values.sizes,
+                                                   roi: values.roi, policy: policy)
+            return [TensorType(input.dtype, [Dim](target.outputShape))]
+        }
+        // Some dims are symbolic: each axis's size follows from its own dim, except under an aspect
+        // ratio policy, which ties the resized axes together.
+        for (position, axis) in axes.enumerated() {
+            if let sizeValues = values.sizes {
+                guard policy == .stretch else { break }
+                guard sizeValues[position] >= 0 else { throw OperatorError("sizes must not be negative, got \(sizeValues)") }
+                output[axis] = .fixed(sizeValues[position])
+            } else if let scaleValues = values.scales {
+                if scaleValues[position] == 1 {
+                    output[axis] = shape[axis]
+                } else if let size = shape[axis].value {
+                    let target = try ResizeSampling.target(inputShape: [size], axes: [0], scales: [scaleValues[position]], sizes: nil,
+                                                           roi: nil, policy: .stretch)
+                    output[axis] = .fixed(target.outputShape[0])
+                }
+            }
+        }
+        return [TensorType(input.dtype, output)]
     }
 
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {

@@ -77,34 +77,41 @@ package struct ResizeSampling: Sendable, Equatable {
     }
 
     /// The input coordinate output position `position` maps to.
+    ///
+    /// The arithmetic is float32, as ONNX Runtime does it: a coordinate that lands on an integer
+    /// there (1.5 / 0.6 - 0.5 = 2) must pick the same nearest pixel here.
     /// - Parameters:
     ///   - scale: The axis's scale factor (given, or output size / input size).
+    ///   - resizedLength: The output length the formulas use: `input * scale` when scales are
+    ///     given (fractional, as the ONNX reference and backend tests take it), else the size.
     ///   - outputLength: The integer output length.
     ///   - roi: The normalized crop window, used by `tf_crop_and_resize` only.
-    package func sourceCoordinate(_ position: Int, inputLength: Int, outputLength: Int, scale: Double,
-                                  roi: (start: Double, end: Double)) -> Double {
-        let y = Double(position), input = Double(inputLength)
-        // The ONNX formulas use the fractional output length, not the rounded one.
-        let outputWidth = scale * input
+    package func sourceCoordinate(_ position: Int, inputLength: Int, outputLength: Int, resizedLength: Double,
+                                  scale: Double, roi: (start: Double, end: Double)) -> Double {
+        let y = Float(position), input = Float(inputLength), scale = Float(scale), width = Float(resizedLength)
+        let x: Float
         switch coordinates {
-        case .halfPixel: return (y + 0.5) / scale - 0.5
+        case .halfPixel: x = (y + 0.5) / scale - 0.5
         case .halfPixelSymmetric:
-            let adjustment = Double(outputLength) / outputWidth
+            let adjustment = Float(outputLength) / width
             let offset = input / 2 * (1 - adjustment)
-            return offset + (y + 0.5) / scale - 0.5
-        case .pytorchHalfPixel: return outputWidth == 1 ? 0 : (y + 0.5) / scale - 0.5
-        case .alignCorners: return outputWidth == 1 ? 0 : y * (input - 1) / (outputWidth - 1)
-        case .asymmetric: return y / scale
-        case .tfHalfPixelForNN: return (y + 0.5) / scale
+            x = offset + (y + 0.5) / scale - 0.5
+        case .pytorchHalfPixel: x = width > 1 ? (y + 0.5) / scale - 0.5 : 0
+        case .alignCorners: x = width == 1 ? 0 : y * (input - 1) / (width - 1)
+        case .asymmetric: x = y / scale
+        case .tfHalfPixelForNN: x = (y + 0.5) / scale
         case .tfCropAndResize:
-            let span = roi.end - roi.start
-            let local = outputWidth == 1 ? span * (input - 1) / 2 : y * span * (input - 1) / (outputWidth - 1)
-            return local + roi.start * (input - 1)
+            let start = Float(roi.start), end = Float(roi.end)
+            x = width > 1 ? start * (input - 1) + y * (end - start) * (input - 1) / (width - 1)
+                : 0.5 * (start + end) * (input - 1)
         }
+        return Double(x)
     }
 
     /// The 1-D sampling plan of an axis.
-    package func plan(inputLength: Int, outputLength: Int, scale: Double,
+    /// - Parameter resizedLength: See ``sourceCoordinate(_:inputLength:outputLength:resizedLength:scale:roi:)``;
+    ///   nil means `outputLength`.
+    package func plan(inputLength: Int, outputLength: Int, scale: Double, resizedLength: Double? = nil,
                       roi: (start: Double, end: Double) = (0, 1)) -> AxisPlan {
         let taps = tapCount(scale: scale)
         var plan = AxisPlan(inputLength: inputLength, outputLength: outputLength, taps: taps,
@@ -115,7 +122,8 @@ package struct ResizeSampling: Sendable, Equatable {
         let last = inputLength - 1
         var weights = [Double](repeating: 0, count: taps)
         for position in 0..<outputLength {
-            let exact = sourceCoordinate(position, inputLength: inputLength, outputLength: outputLength, scale: scale, roi: roi)
+            let exact = sourceCoordinate(position, inputLength: inputLength, outputLength: outputLength,
+                                         resizedLength: resizedLength ?? Double(outputLength), scale: scale, roi: roi)
             if coordinates == .tfCropAndResize && !(exact >= 0 && exact <= Double(last)) {
                 plan.extrapolated[position] = true
                 if mode == .nearest { plan.indices[position] = -1 }
@@ -194,11 +202,14 @@ extension ResizeSampling {
         package var outputShape: [Int]
         /// One scale per axis (1 for axes not resized).
         package var scales: [Double]
+        /// The output length each axis's coordinate formulas use: `input * scale` (fractional) when
+        /// scales were given, the integer size otherwise.
+        package var resizedLengths: [Double]
         /// One normalized crop window per axis (`(0, 1)` unless `tf_crop_and_resize` gives one).
         package var roi: [(start: Double, end: Double)]
 
         package static func == (lhs: Target, rhs: Target) -> Bool {
-            lhs.outputShape == rhs.outputShape && lhs.scales == rhs.scales
+            lhs.outputShape == rhs.outputShape && lhs.scales == rhs.scales && lhs.resizedLengths == rhs.resizedLengths
                 && lhs.roi.map(\.start) == rhs.roi.map(\.start) && lhs.roi.map(\.end) == rhs.roi.map(\.end)
         }
     }
@@ -217,7 +228,7 @@ extension ResizeSampling {
                                policy: AspectRatioPolicy) throws -> Target {
         let rank = inputShape.count
         var target = Target(outputShape: inputShape, scales: [Double](repeating: 1, count: rank),
-                            roi: [(start: Double, end: Double)](repeating: (0, 1), count: rank))
+                            resizedLengths: inputShape.map(Double.init), roi: [(start: Double, end: Double)](repeating: (0, 1), count: rank))
         if let roi {
             guard roi.count == 2 * axes.count else {
                 throw OperatorError("roi has \(roi.count) values, expected \(2 * axes.count) (start and end for each of \(axes.count) axes)")
@@ -237,6 +248,7 @@ extension ResizeSampling {
                 let size = (Double(inputShape[axis]) * scale).rounded(.down)
                 guard size < Double(1 << 40) else { throw OperatorError("scale \(scales[position]) makes axis \(axis) too large") }
                 target.scales[axis] = scale
+                target.resizedLengths[axis] = Double(Float(inputShape[axis]) * scales[position])
                 target.outputShape[axis] = Int(size)
             }
         case (nil, let sizes?):
@@ -248,8 +260,10 @@ extension ResizeSampling {
                 guard inputShape[axis] > 0 || sizes[position] == 0 else {
                     throw OperatorError("axis \(axis) is empty and cannot be resized to \(sizes[position])")
                 }
-                target.scales[axis] = inputShape[axis] == 0 ? 1 : Double(sizes[position]) / Double(inputShape[axis])
+                // A float32 quotient, as ONNX Runtime computes it.
+                target.scales[axis] = inputShape[axis] == 0 ? 1 : Double(Float(sizes[position]) / Float(inputShape[axis]))
                 target.outputShape[axis] = sizes[position]
+                target.resizedLengths[axis] = Double(sizes[position])
             }
             if policy != .stretch, !axes.isEmpty {
                 let chosen = axes.map { target.scales[$0] }
@@ -259,6 +273,7 @@ extension ResizeSampling {
                     let size = (scale * Double(inputShape[axis]) + 0.5).rounded(.down)
                     guard size < Double(1 << 40) else { throw OperatorError("sizes make axis \(axis) too large") }
                     target.outputShape[axis] = Int(size)
+                    target.resizedLengths[axis] = size
                 }
             }
         case (nil, nil): throw OperatorError("one of scales and sizes must be given")
@@ -272,7 +287,7 @@ extension ResizeSampling {
     package func plans(inputShape: [Int], target: Target) -> [AxisPlan] {
         inputShape.indices.map { axis in
             plan(inputLength: inputShape[axis], outputLength: target.outputShape[axis], scale: target.scales[axis],
-                 roi: target.roi[axis])
+                 resizedLength: target.resizedLengths[axis], roi: target.roi[axis])
         }
     }
 
