@@ -48,7 +48,7 @@ def swift_tensor(array):
     dtype = DTYPES[array.dtype][0]
     shape = "[" + ", ".join(str(d) for d in array.shape) + "]"
     values = "[" + ", ".join(swift_number(v) for v in array.astype(np.float64).ravel()) + "]"
-    return f"FixtureTensor({dtype}, {shape}, {values})"
+    return f"ExtraFixtureTensor({dtype}, {shape}, {values})"
 
 
 def swift_attribute(value):

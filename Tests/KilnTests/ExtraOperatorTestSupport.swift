@@ -4,7 +4,7 @@ import Testing
 
 /// A tensor written by a fixture generator: dtype, shape and values (as doubles, exact for every
 /// 8-bit, 32-bit and float value the generators write).
-struct FixtureTensor: Sendable {
+struct ExtraFixtureTensor: Sendable {
     var dtype: DType
     var shape: [Int]
     var values: [Double]
@@ -37,8 +37,8 @@ struct OperatorFixture: Sendable, CustomStringConvertible {
     var source: String
     var attributes: [String: Attribute]
     /// nil for an omitted optional input.
-    var inputs: [FixtureTensor?]
-    var outputs: [FixtureTensor]
+    var inputs: [ExtraFixtureTensor?]
+    var outputs: [ExtraFixtureTensor]
 
     var description: String { "\(name) (\(source))" }
 
