@@ -296,6 +296,10 @@ extension ResizeSampling {
     /// Resizes `input` to `target`. Nearest mode moves elements of any dtype; linear and cubic
     /// interpolate float32 (float16 through float32).
     package func resize(_ input: Tensor, to target: Target, context: ExecutionContext) throws -> Tensor {
+        // An empty output needs no plans (and one axis of it may be huge).
+        guard try IndexValues.elementCount(target.outputShape) > 0 else {
+            return try Tensor.uninitialized(input.dtype, shape: target.outputShape)
+        }
         let plans = plans(inputShape: input.shape, target: target)
         if plans.allSatisfy(\.isIdentity) { return input }
         if mode == .nearest {
