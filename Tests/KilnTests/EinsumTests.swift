@@ -144,6 +144,9 @@ import Testing
             .contains("input 0 has rank 3 but its term has 2 labels") == true)
         #expect(T.operatorError { _ = try op.run([try T.floats([2, 3]), try T.integers(.int64, [3, 5], in: 0...3)], context: context) }?
             .contains("must share") == true)
+        let outer = try T.op(Einsum.self, inputs: 4, attributes: ["equation": .string("i,j,k,l->")])
+        let wide = try T.integers(.int64, [1 << 16], in: 0...1)
+        #expect(T.operatorError { _ = try outer.run([wide, wide, wide, wide], context: context) }?.contains("overflows") == true)
         let diagonal = try T.op(Einsum.self, inputs: 1, attributes: ["equation": .string("ii->i")])
         #expect(T.operatorError { _ = try diagonal.run([try T.floats([2, 3])], context: context) }?
             .contains("repeats within one input") == true)

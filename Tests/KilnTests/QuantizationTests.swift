@@ -79,6 +79,10 @@ import Testing
         let blocked = try T.op(QuantizeLinear.self, inputs: 2, attributes: ["axis": .int(1), "block_size": .int(2)])
         #expect(T.operatorError { _ = try blocked.run([x, try Tensor(shape: [2, 1], scalars: [Float(1), 2])], context: context) }?
             .contains("must have shape [2, 2]") == true)
+        // A block as large as the axis (or larger) is one block per row.
+        let huge = try T.op(QuantizeLinear.self, inputs: 2, attributes: ["axis": .int(1), "block_size": .int(Int.max)])
+        let rows = try T.run(huge, [try Tensor(shape: [2, 3], scalars: [Float(1), 2, 3, 4, 5, 6]), try Tensor(shape: [2, 1], scalars: [Float(1), 2])])[0]
+        #expect(try rows.scalars(as: UInt8.self) == [1, 2, 3, 2, 2, 3])
         #expect(T.operatorError { _ = try T.op(QuantizeLinear.self, inputs: 2, attributes: ["output_dtype": .int(6)]) }?
             .contains("uint8 or int8") == true)
         let dequantize = try T.op(DequantizeLinear.self, inputs: 3)

@@ -121,6 +121,25 @@ import Testing
             == [TensorType(.float32, ["n", 3, 8, 12])])
     }
 
+    @Test func extremeScalesGiveEmptyOutputsWithoutTrapping() throws {
+        let x = try T.floats([1, 1, 6, 6])
+        for mode in ["nearest", "linear", "cubic"] {
+            let op = try T.op(Resize.self, inputs: 4, omitted: [1], attributes: ["mode": .string(mode), "antialias": .int(1),
+                                                                                 "coordinate_transformation_mode": .string("half_pixel_symmetric")])
+            let tiny = try T.run(op, [x, nil, try Tensor(shape: [4], scalars: [Float(1), 1, 1e-30, 0.5]), nil])[0]
+            #expect(tiny.shape == [1, 1, 0, 3])
+            let notLarger = try T.op(Resize.self, inputs: 4, omitted: [1, 2], attributes: [
+                "mode": .string(mode), "antialias": .int(1), "keep_aspect_ratio_policy": .string("not_larger"), "axes": .ints([2, 3])])
+            let zero = try T.run(notLarger, [x, nil, nil, try Tensor(shape: [2], scalars: [Int64(0), 9])])[0]
+            #expect(zero.shape == [1, 1, 0, 0])
+            // The smallest non-empty antialiased output: one pixel from the whole plane (scale 1/6).
+            let one = try T.run(notLarger, [x, nil, nil, try Tensor(shape: [2], scalars: [Int64(1), 9])])[0]
+            #expect(one.shape == [1, 1, 1, 1])
+            let finite = one.floats().allSatisfy { $0.isFinite }
+            #expect(finite)
+        }
+    }
+
     @Test func rejectsBadParameters() throws {
         let context = ExecutionContext(threads: 1)
         let x = try T.floats([1, 1, 2, 2])

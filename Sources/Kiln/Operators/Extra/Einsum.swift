@@ -104,6 +104,9 @@ package struct Einsum: Operator {
             let result = try EinsumEvaluation.evaluate(widened, labels: labels, outputLabels: outputLabels, context: context)
             return [try Tensor(shape: result.shape, scalars: result.floats().map { Float16($0) })]
         default:
+            // The reference visits every combination of label values.
+            var work = 1
+            for size in sizes.values { work = try IndexValues.product(work, size, of: "the integer Einsum's iteration count") }
             let operands = tensors.map { $0.int64s() }
             let values = EinsumKernels.reference(operands, shapes: tensors.map(\.shape), labels: labels,
                                                  outputLabels: outputLabels, sizes: sizes, zero: Int64(0)) { $0 &* $1 } add: { $0 &+ $1 }

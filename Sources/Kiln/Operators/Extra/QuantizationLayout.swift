@@ -39,7 +39,8 @@ package struct QuantizationLayout: Sendable, Equatable {
             return
         }
         var expected = shape
-        expected[resolved] = (length + blockSize - 1) / blockSize
+        // ceil(length / blockSize), without the overflow of length + blockSize - 1 for a huge block.
+        expected[resolved] = length == 0 ? 0 : (length - 1) / blockSize + 1
         guard scaleShape == expected else {
             throw OperatorError("a blocked scale for input shape \(shape), axis \(axis) and block_size \(blockSize) must have shape \(expected), got \(scaleShape)")
         }

@@ -113,7 +113,7 @@ package struct ResizeSampling: Sendable, Equatable {
     ///   nil means `outputLength`.
     package func plan(inputLength: Int, outputLength: Int, scale: Double, resizedLength: Double? = nil,
                       roi: (start: Double, end: Double) = (0, 1)) -> AxisPlan {
-        let taps = tapCount(scale: scale)
+        let taps = outputLength == 0 ? 1 : tapCount(scale: scale, inputLength: inputLength)
         var plan = AxisPlan(inputLength: inputLength, outputLength: outputLength, taps: taps,
                             indices: [Int](repeating: 0, count: outputLength * taps),
                             weights: mode == .nearest ? [] : [Float](repeating: 0, count: outputLength * taps),
@@ -160,12 +160,14 @@ package struct ResizeSampling: Sendable, Equatable {
 
     /// Taps per output position: 2 (linear) or 4 (cubic), widened by 1 / scale when antialiasing a
     /// shrinking axis.
-    private func tapCount(scale: Double) -> Int {
-        switch mode {
-        case .nearest: return 1
-        case .linear: return antialias && scale < 1 ? -2 * Int((-1 / scale).rounded(.down)) : 2
-        case .cubic: return antialias && scale < 1 ? -2 * Int((-2 / scale).rounded(.down)) : 4
-        }
+    private func tapCount(scale: Double, inputLength: Int) -> Int {
+        guard mode != .nearest else { return 1 }
+        let support: Double = mode == .linear ? 1 : 2
+        guard antialias && scale < 1 else { return 2 * Int(support) }
+        // A non-empty output has scale >= 1 / (2 * inputLength) (sizes round halves up), so the
+        // reach never exceeds this bound in practice; the bound keeps absurd scales from overflowing.
+        let reach = min(support / scale, 4 * Double(inputLength) + 8)
+        return -2 * Int((-reach).rounded(.down))
     }
 
     /// The interpolation kernel at signed distance `distance` from the sample point.
@@ -294,6 +296,10 @@ extension ResizeSampling {
     /// Resizes `input` to `target`. Nearest mode moves elements of any dtype; linear and cubic
     /// interpolate float32 (float16 through float32).
     package func resize(_ input: Tensor, to target: Target, context: ExecutionContext) throws -> Tensor {
+        // An empty output needs no plans (and one axis of it may be huge).
+        guard try IndexValues.elementCount(target.outputShape) > 0 else {
+            return try Tensor.uninitialized(input.dtype, shape: target.outputShape)
+        }
         let plans = plans(inputShape: input.shape, target: target)
         if plans.allSatisfy(\.isIdentity) { return input }
         if mode == .nearest {
