@@ -103,6 +103,7 @@ public final class InferenceSession: Sendable {
             let arguments = step.inputSlots.map { $0.flatMap { values[$0] } }
             let results: [Tensor]
             let started = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            let startedCPU = profiling ? InferenceSession.threadCPUNanoseconds() : 0
             do {
                 results = try step.op.run(arguments, context: context)
             } catch {
@@ -114,8 +115,10 @@ public final class InferenceSession: Sendable {
             for slot in step.releases { values[slot] = nil }
             if profiling {
                 let elapsed = DispatchTime.now().uptimeNanoseconds - started
+                let elapsedCPU = InferenceSession.threadCPUNanoseconds() - startedCPU
                 let shape = results.first.map { "\($0.shape)" } ?? "-"
-                FileHandle.standardError.write(Data("kiln-profile \(step.node.opType) \(elapsed) \(step.node.name) \(shape)\n".utf8))
+                FileHandle.standardError.write(Data(
+                    "kiln-profile \(step.node.opType) \(elapsed) \(elapsedCPU) \(step.node.name) \(shape)\n".utf8))
             }
         }
         var outputs: [String: Tensor] = [:]
@@ -162,8 +165,15 @@ public final class InferenceSession: Sendable {
 
     /// OpenBLAS keeps one process-wide thread count; the last session created sets it.
     /// Set `KILN_PROFILE=1` to have every run print one line per node to stderr:
-    /// `kiln-profile <opType> <nanoseconds> <node> <first output shape>` (for finding where time goes).
+    /// `kiln-profile <opType> <wall ns> <calling thread's CPU ns> <node> <first output shape>` (for
+    /// finding where time goes; the CPU time is the robust figure on a busy machine at 1 thread).
     private static let profiling = ProcessInfo.processInfo.environment["KILN_PROFILE"] == "1"
+
+    private static func threadCPUNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
 
     private static func configureBLAS(threads: Int) {
         openblas_set_num_threads(Int32(threads))
