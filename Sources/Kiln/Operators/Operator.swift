@@ -59,6 +59,11 @@ package protocol Operator: Sendable {
     /// Symbolic values (see ``InferenceInput/symbolicValue``) of integer outputs of rank 0 or 1, one
     /// entry per output (nil where unknown). Default: none.
     func symbolicValues(_ inputs: [InferenceInput]) -> [[Dim]?]
+
+    /// Called once by ``InferenceSession`` after `init(node:opset:)`, with the value of every input
+    /// that is a graph initializer (nil for the others), so an operator can note which inputs are
+    /// constant and derive from them (e.g. repacked weights). Default: does nothing.
+    mutating func prepare(constants: [Tensor?]) throws
 }
 
 /// Mints fresh symbolic dims (`unk_0`, `unk_1`, ...) for sizes inference cannot know.
@@ -75,4 +80,6 @@ extension Operator {
     package func staticOutputs(_ inputs: [InferenceInput]) -> [Tensor]? { nil }
 
     package func symbolicValues(_ inputs: [InferenceInput]) -> [[Dim]?] { [] }
+
+    package mutating func prepare(constants: [Tensor?]) throws {}
 }

@@ -56,7 +56,12 @@ public final class InferenceSession: Sendable {
         var pending: [(node: Node, op: any Operator, inputs: [Int?], outputs: [Int?])] = []
         for index in order {
             let node = graph.nodes[index]
-            let op = try OperatorRegistry.instantiate(node, opset: graph.opset)
+            var op = try OperatorRegistry.instantiate(node, opset: graph.opset)
+            do {
+                try op.prepare(constants: node.inputs.map { $0.isEmpty || inputNames.contains($0) ? nil : graph.initializers[$0] })
+            } catch {
+                throw GraphError.invalidNode(node: node.name, opType: node.opType, reason: "\(error)")
+            }
             pending.append((node, op, node.inputs.map { $0.isEmpty ? nil : slot($0) },
                             node.outputs.map { $0.isEmpty ? nil : slot($0) }))
         }
@@ -90,12 +95,15 @@ public final class InferenceSession: Sendable {
     /// - Throws: ``SessionError``: input errors before any kernel runs, or the failing node.
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         try validate(inputs)
+        let profiling = InferenceSession.profiling
         var values = [Tensor?](repeating: nil, count: slotCount)
         for (slot, tensor) in constantSlots { values[slot] = tensor }
         for (info, slot) in inputSlots { values[slot] = inputs[info.name] }
         for step in steps {
             let arguments = step.inputSlots.map { $0.flatMap { values[$0] } }
             let results: [Tensor]
+            let started = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            let startedCPU = profiling ? InferenceSession.threadCPUNanoseconds() : 0
             do {
                 results = try step.op.run(arguments, context: context)
             } catch {
@@ -105,6 +113,13 @@ public final class InferenceSession: Sendable {
                 if let slot { values[slot] = result }
             }
             for slot in step.releases { values[slot] = nil }
+            if profiling {
+                let elapsed = DispatchTime.now().uptimeNanoseconds - started
+                let elapsedCPU = InferenceSession.threadCPUNanoseconds() - startedCPU
+                let shape = results.first.map { "\($0.shape)" } ?? "-"
+                FileHandle.standardError.write(Data(
+                    "kiln-profile \(step.node.opType) \(elapsed) \(elapsedCPU) \(step.node.name) \(shape)\n".utf8))
+            }
         }
         var outputs: [String: Tensor] = [:]
         for (name, slot) in outputSlots { outputs[name] = values[slot] }
@@ -149,6 +164,17 @@ public final class InferenceSession: Sendable {
     }
 
     /// OpenBLAS keeps one process-wide thread count; the last session created sets it.
+    /// Set `KILN_PROFILE=1` to have every run print one line per node to stderr:
+    /// `kiln-profile <opType> <wall ns> <calling thread's CPU ns> <node> <first output shape>` (for
+    /// finding where time goes; the CPU time is the robust figure on a busy machine at 1 thread).
+    private static let profiling = ProcessInfo.processInfo.environment["KILN_PROFILE"] == "1"
+
+    private static func threadCPUNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+
     private static func configureBLAS(threads: Int) {
         openblas_set_num_threads(Int32(threads))
     }
