@@ -9,10 +9,13 @@ package struct Conv: Operator {
 
     package let window: SlidingWindowAttributes
     package let groups: Int
+    /// Applied to each block of output right after it is computed (convert-time fusion).
+    package let activation: FusedActivation?
 
     package init(node: Node, opset: Int) throws {
         try node.expectArity(inputs: 2...3)
         window = try SlidingWindowAttributes(node: node)
+        activation = try FusedActivation(node: node)
         groups = try node.int("group", default: 1)
         guard groups >= 1 else { throw OperatorError("group must be at least 1, got \(groups)") }
     }
@@ -128,6 +131,7 @@ package struct Conv: Operator {
                     ConvolutionKernels.depthwise2D(x + plane * inputVolume, weights: w + channel * kernelVolume,
                                                    bias: b?[channel] ?? 0, geometry: planar,
                                                    output: y + plane * outputVolume)
+                    activation?.apply(y + plane * outputVolume, count: outputVolume)
                 }
             }
             return
@@ -163,6 +167,12 @@ package struct Conv: Operator {
                     transposeA: false, transposeB: false, m: outputsPerGroup, n: outputVolume, k: columnRows, alpha: 1,
                     a: w + group * outputsPerGroup * columnRows, lda: columnRows, b: right, ldb: outputVolume,
                     beta: b == nil ? 0 : 1, c: groupOutput, ldc: outputVolume)
+                if let activation {
+                    let blockSize = outputsPerGroup * outputVolume
+                    context.parallelFor(blockSize, minimumChunk: 16_384) { range in
+                        activation.apply(groupOutput + range.lowerBound, count: range.count)
+                    }
+                }
             }
         }
     }
