@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "KilnONNX",
                 "Kiln",
+                "KilnTestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

@@ -35,8 +35,8 @@ public struct SimplifyReshapeTransposePass: GraphPass {
         case "Reshape":
             guard node.inputs.count == 2, let shape = graph.constant(node.inputs[1]) else { return .unchanged }
             let target = shape.int64s()
-            if let inputShape = graph.staticShape(source), target.allSatisfy({ $0 > 0 }),
-               target.map(Int.init) == inputShape, !graph.isGraphOutput(output) {
+            if let inputShape = graph.staticShape(source), graph.staticShape(output) == inputShape,
+               !graph.isGraphOutput(output) {
                 graph.replaceUses(of: output, with: source)
                 graph.nodes.remove(at: index)
                 return .removed
