@@ -76,6 +76,26 @@ import Testing
         #expect(graph.operatorCounts == ["MatMul": 1, "Gelu": 1, "Identity": 1])
     }
 
+    /// `x * 0.5 * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`, cube as Pow or as two products.
+    @Test(arguments: [true, false])
+    func tanhFormBecomesApproximateGelu(cubeAsPow: Bool) throws {
+        var builder = GraphBuilder()
+        let x = builder.input("x", .float32, [3, 17])
+        let cube = cubeAsPow
+            ? builder.node("Pow", [x, builder.constant(PassTesting.tensor([], [3]))])
+            : builder.node("Mul", [builder.node("Mul", [x, x]), x])
+        let cubic = builder.node("Mul", [builder.constant(PassTesting.tensor([], [0.044715])), cube])
+        let inner = builder.node("Add", [x, cubic])
+        let scaled = builder.node("Mul", [inner, builder.constant(PassTesting.tensor([], [0.7978846]))])
+        let onePlus = builder.node("Add", [builder.node("Tanh", [scaled]), builder.constant(PassTesting.tensor([], [1]))])
+        let half = builder.node("Mul", [x, builder.constant(PassTesting.tensor([], [0.5]))])
+        builder.output(builder.node("Mul", [half, onePlus]), as: "y")
+        let (graph, fired) = try PassTesting.apply(FuseGeluPass(), to: builder.build())
+        #expect(fired == 1)
+        #expect(graph.operatorCounts == ["Gelu": 1, "Identity": 1])
+        #expect(graph.nodes.first { $0.opType == "Gelu" }?.attributes["approximate"].map { "\($0)" } == "\"tanh\"")
+    }
+
     @Test func wrongConstantIsLeftAlone() throws {
         var builder = GraphBuilder()
         let x = builder.input("x", .float32, [4])

@@ -1,7 +1,9 @@
-/// Replaces the erf form of GELU, `x * 0.5 * (1 + Erf(x / sqrt 2))`, with one `Gelu` node.
+/// Replaces GELU written out, in the erf form `x * 0.5 * (1 + Erf(x / sqrt 2))` or the tanh form
+/// `x * 0.5 * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`, with one `Gelu` node (`approximate =
+/// "tanh"` for the latter).
 ///
-/// Exporters write it in several orders; all of these match (`a = Add(Erf(s), 1)`, `s` being
-/// `Div(x, sqrt 2)` or `Mul(x, 1/sqrt 2)`):
+/// Exporters write it in several orders; all of these match (`a = Add(Erf(s), 1)` or the Tanh
+/// equivalent, `s` being `Div(x, sqrt 2)` or `Mul(x, 1/sqrt 2)`):
 /// - `Mul(Mul(x, a), 0.5)` (PyTorch),
 /// - `Mul(x, Mul(a, 0.5))`,
 /// - `Mul(Mul(x, 0.5), a)`.
@@ -15,27 +17,21 @@ public struct FuseGeluPass: GraphPass {
         var fired = 0
         var index = 0
         while index < graph.nodes.count {
-            if fuse(aroundErfAt: index, in: &graph) { fired += 1 } else { index += 1 }
+            if fuse(aroundFunctionAt: index, in: &graph) { fired += 1 } else { index += 1 }
         }
         return fired
     }
 
-    private func fuse(aroundErfAt index: Int, in graph: inout Graph) -> Bool {
+    private func fuse(aroundFunctionAt index: Int, in graph: inout Graph) -> Bool {
         let erf = graph.nodes[index]
-        guard erf.opType == "Erf", erf.domain.isEmpty, erf.inputs.count == 1 else { return false }
+        guard ["Erf", "Tanh"].contains(erf.opType), erf.domain.isEmpty, erf.inputs.count == 1,
+              erf.outputs.count == 1 else { return false }
         let match = PatternMatcher(graph)
         let producers = graph.producers()
-        // The scaled input x / sqrt 2.
-        guard let scaleIndex = producers[erf.inputs[0]], match.useCounts[erf.inputs[0]] == 1 else { return false }
-        let scale = graph.nodes[scaleIndex]
-        guard scale.domain.isEmpty, scale.inputs.count == 2, let factor = graph.scalarConstant(scale.inputs[1])
-        else { return false }
-        let x = scale.inputs[0]
-        switch scale.opType {
-        case "Div" where approximatelyEqual(factor, Float(2).squareRoot()): break
-        case "Mul" where approximatelyEqual(factor, 1 / Float(2).squareRoot()): break
-        default: return false
-        }
+        let approximate = erf.opType == "Tanh"
+        guard let head = approximate ? tanhArgument(erf.inputs[0], graph, match, producers)
+                                     : erfArgument(erf.inputs[0], graph, match, producers) else { return false }
+        let x = head.x
         guard graph.valueTypes[x]?.dtype == .float32,
               let addOne = match.onlyReader(of: erf.outputs[0], opType: "Add"),
               match.otherOperand(addOne.node, erf.outputs[0]).flatMap(graph.scalarConstant) == 1,
@@ -44,7 +40,7 @@ public struct FuseGeluPass: GraphPass {
         let snapshot = graph
         let isHalf = { (name: String) in snapshot.scalarConstant(name) == 0.5 }
 
-        var removed: Set<Int> = [scaleIndex, index, addOne.index, first.index]
+        var removed = head.nodes.union([index, addOne.index, first.index])
         let last: (index: Int, node: Node)
         if firstOther == x {
             // Mul(Mul(x, a), 0.5)
@@ -68,8 +64,61 @@ public struct FuseGeluPass: GraphPass {
         removed.insert(last.index)
         let output = last.node.outputs[0]
         graph.nodes[last.index] = Node(name: graph.unusedName("\(erf.name)_gelu"), opType: "Gelu", inputs: [x],
-                                       outputs: [output])
+                                       outputs: [output],
+                                       attributes: approximate ? ["approximate": .string("tanh")] : [:])
         graph.removeNodes(removed.subtracting([last.index]))
         return true
+    }
+
+    /// `x` from the Erf argument `x / sqrt 2` (Div) or `x * (1 / sqrt 2)` (Mul), with that node.
+    private func erfArgument(_ value: String, _ graph: Graph, _ match: PatternMatcher,
+                             _ producers: [String: Int]) -> (x: String, nodes: Set<Int>)? {
+        guard let scaleIndex = producers[value], match.useCounts[value] == 1 else { return nil }
+        let scale = graph.nodes[scaleIndex]
+        guard scale.domain.isEmpty, scale.inputs.count == 2, let factor = graph.scalarConstant(scale.inputs[1])
+        else { return nil }
+        switch scale.opType {
+        case "Div" where approximatelyEqual(factor, Float(2).squareRoot()): break
+        case "Mul" where approximatelyEqual(factor, 1 / Float(2).squareRoot()): break
+        default: return nil
+        }
+        return (scale.inputs[0], [scaleIndex])
+    }
+
+    /// `x` from the Tanh argument `sqrt(2/pi) * (x + 0.044715 * x^3)`, the cube written as
+    /// `Pow(x, 3)` or `x * (x * x)`, with the nodes computing it.
+    private func tanhArgument(_ value: String, _ graph: Graph, _ match: PatternMatcher,
+                              _ producers: [String: Int]) -> (x: String, nodes: Set<Int>)? {
+        /// The single-use node of type `opType` producing `value`.
+        func producer(_ value: String, _ opType: String) -> (index: Int, node: Node)? {
+            guard let index = producers[value], match.useCounts[value] == 1, graph.nodes[index].opType == opType,
+                  graph.nodes[index].domain.isEmpty, graph.nodes[index].inputs.count == 2 else { return nil }
+            return (index, graph.nodes[index])
+        }
+        /// The non-constant operand of a binary node whose other operand is the scalar `constant`.
+        func scaled(_ node: Node, by constant: Float) -> String? {
+            for (operand, factor) in [(0, 1), (1, 0)] {
+                if let value = graph.scalarConstant(node.inputs[factor]), approximatelyEqual(value, constant) {
+                    return node.inputs[operand]
+                }
+            }
+            return nil
+        }
+        guard let outer = producer(value, "Mul"), let sum = scaled(outer.node, by: (2 / Float.pi).squareRoot()),
+              let add = producer(sum, "Add") else { return nil }
+        for (x, cubicTerm) in [(add.node.inputs[0], add.node.inputs[1]), (add.node.inputs[1], add.node.inputs[0])] {
+            guard let cubic = producer(cubicTerm, "Mul"), let cube = scaled(cubic.node, by: 0.044715) else { continue }
+            var nodes: Set<Int> = [outer.index, add.index, cubic.index]
+            if let power = producer(cube, "Pow"), power.node.inputs[0] == x, graph.scalarConstant(power.node.inputs[1]) == 3 {
+                nodes.insert(power.index)
+                return (x, nodes)
+            }
+            if let product = producer(cube, "Mul"), let square = match.otherOperand(product.node, x),
+               let squaring = producer(square, "Mul"), squaring.node.inputs == [x, x] {
+                nodes.formUnion([product.index, squaring.index])
+                return (x, nodes)
+            }
+        }
+        return nil
     }
 }
