@@ -69,6 +69,7 @@ let package = Package(
             dependencies: [
                 "KilnONNX",
                 "Kiln",
+                "KilnTestSupport",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),

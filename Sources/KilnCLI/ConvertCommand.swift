@@ -27,6 +27,9 @@ struct ConvertCommand: ParsableCommand {
     @Option(help: "The model's description (default: the ONNX model's doc string).")
     var description: String?
 
+    @Flag(help: "Keep the graph as imported (skip the graph passes: folding, fusions, dead-node removal).")
+    var noOptimize = false
+
     @Option(name: .customLong("verify"),
             help: "After writing, load the .kiln and run it on this input (NAME=FILE.npy); repeat per input.")
     var verifyInputs: [NamedPath] = []
@@ -52,6 +55,12 @@ struct ConvertCommand: ParsableCommand {
         metadata.producerName = "kiln-convert"
         metadata.producerVersion = KilnVersion.current
         graph.name = metadata.name.isEmpty ? graph.name : metadata.name
+        if !noOptimize {
+            let before = graph.nodes.count
+            let fired = try PassPipeline.default.run(&graph)
+            metadata.properties["kiln.passes"] = PassPipeline.summary(fired)
+            print("optimized: \(before) -> \(graph.nodes.count) nodes (\(PassPipeline.summary(fired)))")
+        }
         let converted = try Model(graph: graph, metadata: metadata)
 
         print(Self.summary(of: converted, from: source))

@@ -76,6 +76,7 @@ struct InspectCommand: ParsableCommand {
         for (op, count) in model.operators.sorted(by: { ($1.value, $0.key) < ($0.value, $1.key) }) {
             print("  \(op.padding(toLength: 24, withPad: " ", startingAt: 0)) \(count)")
         }
+        if let passes = model.properties["kiln.passes"] { print("optimizations: \(passes)") }
         if !model.properties.isEmpty {
             print("properties:")
             for (key, value) in model.properties.sorted(by: { $0.key < $1.key }) { print("  \(key): \(value)") }

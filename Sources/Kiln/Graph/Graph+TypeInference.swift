@@ -7,6 +7,12 @@ extension Graph {
     /// its attributes and input types.
     /// - Throws: ``GraphError`` naming the first node that fails.
     public mutating func inferTypes() throws(GraphError) {
+        _ = try inferTypesCollectingConstants()
+    }
+
+    /// ``inferTypes()``, also returning every value inference computed ahead of time (initializers,
+    /// small folded results, shape values whose dims all turned out fixed); graph passes fold these.
+    package mutating func inferTypesCollectingConstants() throws(GraphError) -> [String: Tensor] {
         let order = try topologicalOrder()
         var types: [String: TensorType] = [:]
         var constants: [String: Tensor] = [:]
@@ -64,6 +70,7 @@ extension Graph {
                 outputs[position].type = Graph.merge(declared: outputs[position].type, inferred: inferred)
             }
         }
+        return constants
     }
 
     /// Computes a node's outputs ahead of time when all its inputs are small constants.

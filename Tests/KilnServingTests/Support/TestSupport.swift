@@ -115,7 +115,7 @@ struct TimedOut: Error, CustomStringConvertible {
 }
 
 /// Polls `condition` every millisecond until it holds; throws after `timeout`.
-func eventually(_ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws {
+func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {
         guard ContinuousClock.now < deadline else { throw TimedOut(what: what) }

@@ -15,10 +15,13 @@ package struct Conv: Operator {
     /// Set by ``prepare(constants:)`` when W is a graph constant: its Winograd transform is then
     /// computed on the first run that needs it and kept, instead of once per run.
     private var winogradWeights: TransformedWeightsCache?
+    /// Applied to each block of output right after it is computed (convert-time fusion).
+    package let activation: FusedActivation?
 
     package init(node: Node, opset: Int) throws {
         try node.expectArity(inputs: 2...3)
         window = try SlidingWindowAttributes(node: node)
+        activation = try FusedActivation(node: node)
         groups = try node.int("group", default: 1)
         guard groups >= 1 else { throw OperatorError("group must be at least 1, got \(groups)") }
     }
@@ -138,6 +141,7 @@ package struct Conv: Operator {
                     ConvolutionKernels.depthwise2D(x + plane * inputVolume, weights: w + channel * kernelVolume,
                                                    bias: b?[channel] ?? 0, geometry: planar,
                                                    output: y + plane * outputVolume)
+                    activation?.apply(y + plane * outputVolume, count: outputVolume)
                 }
             }
             return
@@ -166,6 +170,11 @@ package struct Conv: Operator {
                 transform(u)
                 try WinogradKernels.convolve(x, u: u, bias: b, output: y, batch: batch, channels: channels,
                                              outputChannels: outputChannels, geometry: geometry, context: context)
+            }
+            if let activation {
+                context.parallelFor(batch * outputChannels * outputVolume, minimumChunk: 16_384) { range in
+                    activation.apply(y + range.lowerBound, count: range.count)
+                }
             }
             return
         }
@@ -200,6 +209,12 @@ package struct Conv: Operator {
                     transposeA: false, transposeB: false, m: outputsPerGroup, n: outputVolume, k: columnRows, alpha: 1,
                     a: w + group * outputsPerGroup * columnRows, lda: columnRows, b: right, ldb: outputVolume,
                     beta: b == nil ? 0 : 1, c: groupOutput, ldc: outputVolume)
+                if let activation {
+                    let blockSize = outputsPerGroup * outputVolume
+                    context.parallelFor(blockSize, minimumChunk: 16_384) { range in
+                        activation.apply(groupOutput + range.lowerBound, count: range.count)
+                    }
+                }
             }
         }
     }

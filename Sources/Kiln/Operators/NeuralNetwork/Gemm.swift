@@ -10,9 +10,12 @@ package struct Gemm: Operator {
     package let beta: Float
     package let transposeA: Bool
     package let transposeB: Bool
+    /// Applied to the output in place after the product (convert-time fusion).
+    package let activation: FusedActivation?
 
     package init(node: Node, opset: Int) throws {
         try node.expectArity(inputs: 2...3)
+        activation = try FusedActivation(node: node)
         alpha = try node.float("alpha", default: 1)
         beta = try node.float("beta", default: 1)
         transposeA = try node.int("transA", default: 0) != 0
@@ -80,6 +83,11 @@ package struct Gemm: Operator {
                     try MatrixMultiplication.multiply(
                         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                         a: left, lda: a.shape[1], b: right, ldb: b.shape[1], beta: useBias ? 1 : 0, c: y, ldc: n)
+                    if let activation {
+                        context.parallelFor(m * n, minimumChunk: 16_384) { range in
+                            activation.apply(y + range.lowerBound, count: range.count)
+                        }
+                    }
                 }
             }
         }

@@ -1,0 +1,82 @@
+/// An elementwise activation that `Conv` and `Gemm` apply to their own output, in place, right
+/// after computing it (set by the convert-time fusion pass, so the separate pass over the output
+/// disappears).
+///
+/// Kiln-internal node attributes (not ONNX):
+/// - `kiln_activation` (string): `"Relu"`, `"Clip"`, `"Sigmoid"`, `"Tanh"` or `"LeakyRelu"`.
+/// - `kiln_activation_params` (floats): `[min, max]` for `Clip` (Relu6 is `[0, 6]`), `[alpha]` for
+///   `LeakyRelu`; absent for the others.
+package enum FusedActivation: Sendable, Equatable {
+    case relu
+    case clip(low: Float, high: Float)
+    case sigmoid
+    case tanh
+    case leakyRelu(alpha: Float)
+
+    package static let attributeName = "kiln_activation"
+    package static let parametersAttributeName = "kiln_activation_params"
+
+    /// The activation a node's attributes ask for; nil when it has none.
+    package init?(node: Node) throws {
+        guard let name = try node.string(Self.attributeName) else { return nil }
+        let parameters = try node.floats(Self.parametersAttributeName) ?? []
+        func expectParameters(_ count: Int) throws {
+            guard parameters.count == count else {
+                throw OperatorError("\(Self.parametersAttributeName) must hold \(count) values for \(name), has \(parameters.count)")
+            }
+        }
+        switch name {
+        case "Relu": try expectParameters(0); self = .relu
+        case "Sigmoid": try expectParameters(0); self = .sigmoid
+        case "Tanh": try expectParameters(0); self = .tanh
+        case "Clip": try expectParameters(2); self = .clip(low: parameters[0], high: parameters[1])
+        case "LeakyRelu": try expectParameters(1); self = .leakyRelu(alpha: parameters[0])
+        default:
+            throw OperatorError("\(Self.attributeName) \"\(name)\" is not one of Relu, Clip, Sigmoid, Tanh, LeakyRelu")
+        }
+    }
+
+    /// The node attributes that describe this activation.
+    package var attributes: [String: Attribute] {
+        switch self {
+        case .relu: return [Self.attributeName: .string("Relu")]
+        case .sigmoid: return [Self.attributeName: .string("Sigmoid")]
+        case .tanh: return [Self.attributeName: .string("Tanh")]
+        case .clip(let low, let high):
+            return [Self.attributeName: .string("Clip"), Self.parametersAttributeName: .floats([low, high])]
+        case .leakyRelu(let alpha):
+            return [Self.attributeName: .string("LeakyRelu"), Self.parametersAttributeName: .floats([alpha])]
+        }
+    }
+
+    /// Applies the activation to `count` floats in place, with the same scalar functions as the
+    /// standalone operators so fused and unfused graphs give identical results.
+    package func apply(_ values: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .relu:
+            for index in 0..<count { values[index] = values[index] < 0 ? 0 : values[index] }
+        case .clip(let low, let high):
+            for index in 0..<count {
+                let raised = values[index] < low ? low : values[index]
+                values[index] = raised > high ? high : raised
+            }
+        case .sigmoid:
+            for index in 0..<count { values[index] = FastMath.sigmoid(values[index]) }
+        case .tanh:
+            for index in 0..<count { values[index] = FastMath.tanh(values[index]) }
+        case .leakyRelu(let alpha):
+            for index in 0..<count { values[index] = values[index] < 0 ? alpha * values[index] : values[index] }
+        }
+    }
+
+    /// The scalar reference of ``apply(_:count:)``.
+    package func reference(_ x: Float) -> Float {
+        switch self {
+        case .relu: return x < 0 ? 0 : x
+        case .clip(let low, let high): return Swift.min(Swift.max(x, low), high)
+        case .sigmoid: return ReferenceMath.sigmoid(x)
+        case .tanh: return ReferenceMath.tanh(x)
+        case .leakyRelu(let alpha): return x < 0 ? alpha * x : x
+        }
+    }
+}
