@@ -18,6 +18,10 @@ swift build --build-tests
 echo "== corrupted files through kiln inspect / run / convert"
 bash Scripts/check-corrupt-files.sh .build/debug/kiln 500 200
 
+echo "== Examples/ServingExample: a separate package that depends on Kiln by path; build and run it"
+swift build --package-path Examples/ServingExample
+Examples/ServingExample/.build/debug/ServingExample
+
 echo "== swift test: runtime, operators, format, ONNX import, conformance"
 swift test --skip-build --skip KilnServingTests
 
