@@ -128,39 +128,7 @@ public final class InferenceSession: Sendable {
 
     /// Checks names, dtypes, ranks, fixed dims and symbolic-dim consistency of `inputs`.
     private func validate(_ inputs: [String: Tensor]) throws(SessionError) {
-        let known = inputSlots.map(\.info.name)
-        for name in inputs.keys.sorted() where !known.contains(name) {
-            throw .unknownInput(name: name, known: known)
-        }
-        var bindings: [String: (input: String, axis: Int, size: Int)] = [:]
-        for (info, _) in inputSlots {
-            guard let tensor = inputs[info.name] else { throw .missingInput(name: info.name, expected: info.type) }
-            guard tensor.dtype == info.type.dtype else {
-                throw .dtypeMismatch(input: info.name, expected: info.type.dtype, actual: tensor.dtype)
-            }
-            guard let declared = info.type.shape else { continue }
-            guard declared.count == tensor.rank else {
-                throw .rankMismatch(input: info.name, expected: declared, actual: tensor.shape)
-            }
-            for (axis, dim) in declared.enumerated() {
-                let actual = tensor.shape[axis]
-                switch dim {
-                case .fixed(let expected):
-                    guard expected == actual else {
-                        throw .dimensionMismatch(input: info.name, axis: axis, expected: expected, actual: actual)
-                    }
-                case .symbolic(let symbol):
-                    if let bound = bindings[symbol] {
-                        guard bound.size == actual else {
-                            throw .inconsistentSymbol(symbol: symbol, input: info.name, axis: axis, actual: actual,
-                                                      boundBy: bound.input, boundAxis: bound.axis, boundSize: bound.size)
-                        }
-                    } else {
-                        bindings[symbol] = (info.name, axis, actual)
-                    }
-                }
-            }
-        }
+        _ = try InferenceSession.validate(inputs, against: model.inputs)
     }
 
     /// OpenBLAS keeps one process-wide thread count; the last session created sets it.
