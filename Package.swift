@@ -52,6 +52,7 @@ let package = Package(
             dependencies: [
                 "Kiln",
                 "KilnONNX",
+                "KilnServing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -7,6 +7,6 @@ struct KilnCommand: ParsableCommand {
         commandName: "kiln",
         abstract: "Convert, inspect, run and benchmark Kiln models.",
         version: KilnVersion.current,
-        subcommands: [ConvertCommand.self, InspectCommand.self, RunCommand.self, BenchCommand.self]
+        subcommands: [ConvertCommand.self, InspectCommand.self, RunCommand.self, BenchCommand.self, StoreCommand.self]
     )
 }
