@@ -90,8 +90,10 @@ struct ServeCommand: AsyncParsableCommand {
                 },
                 onServerRunning: { port in
                     let shown = host.contains(":") ? "[\(host)]" : host
-                    print("kiln serve listening on http://\(shown):\(port.map(String.init) ?? "?")")
-                    fflush(stdout)
+                    // Written straight to the file descriptor: scripts wait for this line, so it must
+                    // not sit in a buffer.
+                    let line = "kiln serve listening on http://\(shown):\(port.map(String.init) ?? "?")\n"
+                    FileHandle.standardOutput.write(Data(line.utf8))
                 })
             try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Kiln
@@ -14,7 +15,7 @@ struct ErrorTableTests {
     private func expectError(_ client: any TestClientProtocol, uri: String = "/v2/models/mlp/infer", body: ByteBuffer,
                              headers: HTTPFields = jsonHeaders, status: HTTPResponse.Status,
                              containing text: String) async throws {
-        try await client.execute(uri: uri, method: .post, headers: headers, body: body) { response in
+        try await client.execute(uri: uri, method: .post, headers: headers, body: body) { response throws in
             #expect(response.status == status, "\(errorMessage(response.body))")
             #expect(response.headers[.contentType] == "application/json")
             let message = errorMessage(response.body)
@@ -87,7 +88,7 @@ struct ErrorTableTests {
         try await withServing { client, _ in
             try await expectError(client, uri: "/v2/models/nope/infer", body: try mlpRequest(shape: [1, 784], values: Self.zeros),
                                   status: .notFound, containing: "unknown model 'nope'")
-            try await client.execute(uri: "/v2/models/nope", method: .get) { response in
+            try await client.execute(uri: "/v2/models/nope", method: .get) { response throws in
                 #expect(response.status == .notFound)
             }
         }
@@ -118,17 +119,17 @@ struct ErrorTableTests {
             }
             await fixture.server.reload()
             try await client.execute(uri: "/v2/models/broken/infer", method: .post, headers: jsonHeaders,
-                                     body: try mlpRequest(shape: [1, 784], values: Self.zeros)) { response in
+                                     body: try mlpRequest(shape: [1, 784], values: Self.zeros)) { response throws in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.retryAfter] == "1")
                 let message = errorMessage(response.body)
                 #expect(message.contains("no version ready"), "\(message)")
                 #expect(!message.contains(fixture.root.path(percentEncoded: false)), "\(message)")
             }
-            try await client.execute(uri: "/v2/models/broken/ready", method: .get) { response in
+            try await client.execute(uri: "/v2/models/broken/ready", method: .get) { response throws in
                 #expect(response.status == .serviceUnavailable)
             }
-            try await client.execute(uri: "/v2/health/ready", method: .get) { response in
+            try await client.execute(uri: "/v2/health/ready", method: .get) { response throws in
                 #expect(response.status == .serviceUnavailable)
             }
         }
@@ -156,7 +157,7 @@ struct ErrorTableTests {
                 await fixture.server.status(model: "mlp")?.queueDepth == 1
             }
             // While the second waits, the queue is full.
-            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: jsonHeaders, body: body) { response in
+            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: jsonHeaders, body: body) { response throws in
                 #expect(response.status == .serviceUnavailable)
                 #expect(response.headers[.retryAfter] == "1")
                 #expect(errorMessage(response.body).contains("overloaded"))

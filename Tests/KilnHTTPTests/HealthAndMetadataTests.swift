@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import KilnHTTP
@@ -8,24 +9,24 @@ import Testing
 struct HealthAndMetadataTests {
     @Test func liveAndReadyAnswer200WithJSON() async throws {
         try await withServing { client, _ in
-            try await client.execute(uri: "/v2/health/live", method: .get) { response in
+            try await client.execute(uri: "/v2/health/live", method: .get) { response throws in
                 #expect(response.status == .ok)
                 #expect(try jsonObject(response.body)["live"] as? Bool == true)
             }
-            try await client.execute(uri: "/v2/health/ready", method: .get) { response in
+            try await client.execute(uri: "/v2/health/ready", method: .get) { response throws in
                 #expect(response.status == .ok)
                 #expect(try jsonObject(response.body)["ready"] as? Bool == true)
             }
-            try await client.execute(uri: "/v2/models/mlp/ready", method: .get) { response in
+            try await client.execute(uri: "/v2/models/mlp/ready", method: .get) { response throws in
                 #expect(response.status == .ok)
                 let body = try jsonObject(response.body)
                 #expect(body["name"] as? String == "mlp")
                 #expect(body["ready"] as? Bool == true)
             }
-            try await client.execute(uri: "/v2/models/mlp/versions/stable/ready", method: .get) { response in
+            try await client.execute(uri: "/v2/models/mlp/versions/stable/ready", method: .get) { response throws in
                 #expect(response.status == .ok)
             }
-            try await client.execute(uri: "/v2/models/nope/ready", method: .get) { response in
+            try await client.execute(uri: "/v2/models/nope/ready", method: .get) { response throws in
                 #expect(response.status == .notFound)
             }
         }
@@ -34,7 +35,7 @@ struct HealthAndMetadataTests {
     @Test func serverReadyIs503WhileShuttingDown() async throws {
         try await withServing { client, fixture in
             await fixture.server.shutdown()
-            try await client.execute(uri: "/v2/health/ready", method: .get) { response in
+            try await client.execute(uri: "/v2/health/ready", method: .get) { response throws in
                 #expect(response.status == .serviceUnavailable)
                 #expect(try jsonObject(response.body)["ready"] as? Bool == false)
             }
@@ -43,7 +44,7 @@ struct HealthAndMetadataTests {
 
     @Test func serverMetadataListsExtensions() async throws {
         try await withServing { client, _ in
-            try await client.execute(uri: "/v2", method: .get) { response in
+            try await client.execute(uri: "/v2", method: .get) { response throws in
                 #expect(response.status == .ok)
                 let body = try jsonObject(response.body)
                 #expect(body["name"] as? String == "kiln")
@@ -54,7 +55,7 @@ struct HealthAndMetadataTests {
             }
         }
         try await withServing(InferenceHTTPConfiguration(modelControl: .bearerToken("t"))) { client, _ in
-            try await client.execute(uri: "/v2", method: .get) { response in
+            try await client.execute(uri: "/v2", method: .get) { response throws in
                 let extensions = try jsonObject(response.body)["extensions"] as? [String] ?? []
                 #expect(extensions.contains("model_repository"))
             }
@@ -64,7 +65,7 @@ struct HealthAndMetadataTests {
     @Test func modelMetadataGivesDatatypesAndSymbolicDimsAsMinusOne() async throws {
         try await withServing { client, _ in
             for uri in ["/v2/models/mlp", "/v2/models/mlp/versions/1", "/v2/models/mlp/versions/stable"] {
-                try await client.execute(uri: uri, method: .get) { response in
+                try await client.execute(uri: uri, method: .get) { response throws in
                     #expect(response.status == .ok, "\(uri)")
                     let body = try jsonObject(response.body)
                     #expect(body["name"] as? String == "mlp")

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Kiln
@@ -18,7 +19,7 @@ struct InferenceTests {
         let (x, expected) = try Self.fixtureCase("inputs", "expected")
         try await withServing { client, _ in
             let body = try mlpRequest(shape: x.shape, values: try x.scalars(), extra: ["id": "request-42"])
-            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: jsonHeaders, body: body) { response in
+            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: jsonHeaders, body: body) { response throws in
                 #expect(response.status == .ok, "\(errorMessage(response.body))")
                 #expect(response.headers[.contentType] == "application/json")
                 let answer = try jsonObject(response.body)
@@ -45,7 +46,7 @@ struct InferenceTests {
             let nested: [[Double]] = [try x.scalars(as: Float.self).map { Double($0) }]
             let body = try jsonBody(["inputs": [["name": "x", "shape": [1, 784], "datatype": "FP32", "data": nested]]])
             for uri in ["/v2/models/mlp/versions/stable/infer", "/v2/models/mlp/versions/1/infer"] {
-                try await client.execute(uri: uri, method: .post, headers: jsonHeaders, body: body) { response in
+                try await client.execute(uri: uri, method: .post, headers: jsonHeaders, body: body) { response throws in
                     #expect(response.status == .ok, "\(uri): \(errorMessage(response.body))")
                     let answer = try jsonObject(response.body)
                     #expect(answer["model_version"] as? String == "1")
@@ -72,7 +73,7 @@ struct InferenceTests {
                 .contentType: "application/octet-stream",
                 HTTPField.Name("Inference-Header-Content-Length")!: String(header.count),
             ]
-            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: headers, body: body) { response in
+            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: headers, body: body) { response throws in
                 #expect(response.status == .ok, "\(errorMessage(response.body))")
                 #expect(response.headers[.contentType] == "application/octet-stream")
                 let headerLength = try #require(response.headers[HTTPField.Name("Inference-Header-Content-Length")!].flatMap { Int($0) })
@@ -96,7 +97,7 @@ struct InferenceTests {
         try await withServing { client, _ in
             let body = try mlpRequest(shape: x.shape, values: try x.scalars(),
                                       extra: ["outputs": [["name": "logits", "parameters": ["binary_data": true]]]])
-            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: jsonHeaders, body: body) { response in
+            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: jsonHeaders, body: body) { response throws in
                 #expect(response.status == .ok, "\(errorMessage(response.body))")
                 let headerLength = try #require(response.headers[HTTPField.Name("Inference-Header-Content-Length")!].flatMap { Int($0) })
                 let bytes = Array(response.body.readableBytesView)
@@ -116,7 +117,7 @@ struct InferenceTests {
             var body = ByteBuffer(bytes: header)
             body.writeBytes([UInt8](repeating: 0, count: 100))
             let headers: HTTPFields = [HTTPField.Name("Inference-Header-Content-Length")!: String(header.count)]
-            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: headers, body: body) { response in
+            try await client.execute(uri: "/v2/models/mlp/infer", method: .post, headers: headers, body: body) { response throws in
                 #expect(response.status == .badRequest)
                 #expect(errorMessage(response.body).contains("ends before"))
             }

@@ -53,14 +53,7 @@ enum TensorDataDecoding {
         var values: [Scalar] = []
         values.reserveCapacity(count)
         guard var array = try? container.nestedUnkeyedContainer(forKey: key) else {
-            // A bare scalar is accepted for a tensor of one element (e.g. rank 0).
-            guard count == 1 else {
-                throw RequestError("input '\(input)': 'data' must be an array of \(count) values for shape \(shape)")
-            }
-            let decoder = try container.superDecoder(forKey: key)
-            var wrapper: any UnkeyedDecodingContainer = ScalarAsArray(decoder: decoder)
-            values.append(try readScalar(&wrapper))
-            return values
+            throw RequestError("input '\(input)': 'data' must be an array of \(count) values for shape \(shape)")
         }
         var probe = array
         let nested = shape.count >= 2 && (try? probe.nestedUnkeyedContainer()) != nil
@@ -123,26 +116,4 @@ enum TensorDataDecoding {
     private static func nestingError(_ input: String, _ depth: Int, _ shape: [Int]) -> RequestError {
         RequestError("input '\(input)': nested 'data' does not match shape \(shape) at depth \(depth) (expected \(shape[depth]) entries)")
     }
-}
-
-/// Presents a single JSON value as a one-element array, so one reader serves bare scalars too.
-private struct ScalarAsArray: UnkeyedDecodingContainer {
-    let decoder: any Decoder
-    var codingPath: [any CodingKey] { decoder.codingPath }
-    var count: Int? { 1 }
-    var isAtEnd: Bool { currentIndex > 0 }
-    var currentIndex = 0
-
-    mutating func decodeNil() throws -> Bool { false }
-    mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        currentIndex += 1
-        return try decoder.singleValueContainer().decode(type)
-    }
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
-        throw RequestError("a scalar has no keys")
-    }
-    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        throw RequestError("a scalar is not an array")
-    }
-    mutating func superDecoder() throws -> any Decoder { decoder }
 }
