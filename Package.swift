@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "KilnTestSupport", targets: ["KilnTestSupport"]),
         .library(name: "KilnONNX", targets: ["KilnONNX"]),
         .library(name: "KilnServing", targets: ["KilnServing"]),
+        .library(name: "KilnHTTP", targets: ["KilnHTTP"]),
         .executable(name: "kiln", targets: ["KilnCLI"]),
     ],
     dependencies: [
@@ -17,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
     ],
     targets: [
         // OpenBLAS through pkg-config; Debian: `apt-get install libopenblas-dev`.
@@ -47,13 +52,32 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Open Inference Protocol (KServe v2) REST front end for a ModelServer, on Hummingbird.
+        // Never bootstraps MetricsSystem; the application (e.g. `kiln serve`) does.
+        .target(
+            name: "KilnHTTP",
+            dependencies: [
+                "Kiln",
+                "KilnServing",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "KilnCLI",
             dependencies: [
                 "Kiln",
                 "KilnONNX",
                 "KilnServing",
+                "KilnHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(
@@ -82,6 +106,19 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "KilnHTTPTests",
+            dependencies: [
+                "Kiln",
+                "KilnServing",
+                "KilnHTTP",
+                "KilnTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

@@ -23,7 +23,7 @@ swift build --package-path Examples/ServingExample
 Examples/ServingExample/.build/debug/ServingExample
 
 echo "== swift test: runtime, operators, format, ONNX import, conformance"
-swift test --skip-build --skip KilnServingTests
+swift test --skip-build --skip KilnServingTests --skip KilnHTTPTests
 
-echo "== swift test: serving"
-swift test --skip-build --filter KilnServingTests
+echo "== swift test: serving and HTTP"
+swift test --skip-build --filter 'KilnServingTests|KilnHTTPTests'

@@ -213,7 +213,7 @@ public final class ModelServer: Service, Sendable {
 
     /// A prediction that arrives before anything was loaded waits for the first look at the store
     /// instead of failing with "unknown model".
-    private func awaitFirstReload() async {
+    func awaitFirstReload() async {
         let mustStart = lifecycle.withLock { state -> Bool in
             defer { state.firstReloadStarted = true }
             return !state.firstReloadStarted
