@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh Debian machine: installs what is missing, generates the ONNX
-# conformance data (Python, in .venv), builds, feeds corrupted files to the CLI, runs swift test.
+# conformance data (Python, in .venv), builds, feeds corrupted files to the CLI, runs swift test,
+# then drives `kiln serve` with curl, tritonclient (its own venv, .venv-http) and a fuzz run.
 # The serving tests (timing-dependent: deadlines, batching delays) run in their own swift test
 # process after the CPU-heavy suites, so a busy 2-core machine cannot starve them.
 set -euo pipefail
@@ -27,3 +28,6 @@ swift test --skip-build --skip KilnServingTests --skip KilnHTTPTests
 
 echo "== swift test: serving and HTTP"
 swift test --skip-build --filter 'KilnServingTests|KilnHTTPTests'
+
+echo "== kiln serve with real clients: curl, tritonclient (JSON and binary), 10,000 malformed requests, SIGTERM"
+bash Scripts/http-integration.sh .build/debug/kiln

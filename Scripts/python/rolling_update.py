@@ -92,7 +92,7 @@ def main() -> None:
         repository = work / "repository"
         harness.publish_defaults(args.kiln, repository)
         ports = [harness.free_port(), harness.free_port()]
-        extra = ["--poll-interval", "0.5"]
+        extra = ["--poll-ms", "500"]
         replicas = [harness.start_server(args.kiln, repository, port, work / f"replica{i}.log", *extra)
                     for i, port in enumerate(ports)]
         proxy_port = harness.free_port()
@@ -153,7 +153,7 @@ def main() -> None:
                               capture_output=True, text=True).stdout.strip()
     summary = "\n".join([
         f"Measured {stamp} on {machine}; Kiln {revision} (`swift build -c release`), two `kiln serve` replicas "
-        f"(`--poll-interval 0.5`) sharing one repository behind nginx 1.22 (`proxy_next_upstream error timeout "
+        f"(`--poll-ms 500`) sharing one repository behind nginx 1.22 (`proxy_next_upstream error timeout "
         f"http_503 non_idempotent`), wrk with {args.connections} connections for {args.seconds:g} s through nginx.",
         "",
         f"- requests: {result.get('requests', 0)} ({result.get('rps', 0):.0f}/s), **failed: {failed}** "
