@@ -57,6 +57,12 @@ public struct OpenInferenceRoutes: Sendable {
             try authorizeControl(request, context)
             return try await unload(context.parameters)
         }
+        // Anything else under /v2 gets a JSON error like every other answer.
+        for method in [HTTPRequest.Method.get, .post, .put, .delete] {
+            router.on("v2/**", method: method) { request, _ -> Response in
+                throw InferenceHTTPError(.notFound, "no endpoint \(request.method) \(request.uri.path)")
+            }
+        }
     }
 
     // MARK: Helpers
