@@ -46,7 +46,7 @@ struct ServeCommand: AsyncParsableCommand {
     var modelControl = false
 
     @Option(name: .customLong("control-token"),
-            help: "Bearer token required by model control; without it model control needs a loopback --host.")
+            help: "Bearer token required by model control (or set KILN_CONTROL_TOKEN, which stays out of `ps`); without one, model control needs a loopback --host.")
     var controlToken: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -100,8 +100,11 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     private func modelControlMode() throws -> ModelControl {
-        if let controlToken {
-            guard modelControl else { throw CommandError.usage("--control-token needs --model-control") }
+        if let controlToken = controlToken ?? ProcessInfo.processInfo.environment["KILN_CONTROL_TOKEN"] {
+            guard modelControl else {
+                if self.controlToken == nil { return .disabled }  // only the environment has a token
+                throw CommandError.usage("--control-token needs --model-control")
+            }
             guard !controlToken.isEmpty else { throw CommandError.usage("--control-token must not be empty") }
             return .bearerToken(controlToken)
         }

@@ -29,6 +29,10 @@ struct HealthAndMetadataTests {
             try await client.execute(uri: "/v2/models/nope/ready", method: .get) { response throws in
                 #expect(response.status == .notFound)
             }
+            try await client.execute(uri: "/v2/models/mlp/explain", method: .post) { response throws in
+                #expect(response.status == .notFound)
+                #expect(errorMessage(response.body).contains("no endpoint"))
+            }
         }
     }
 

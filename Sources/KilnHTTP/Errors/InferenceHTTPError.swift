@@ -12,6 +12,10 @@ public struct InferenceHTTPError: HTTPResponseError, CustomStringConvertible {
     /// Seconds for the `Retry-After` header, when set.
     public let retryAfterSeconds: Int?
 
+    /// - Parameters:
+    ///   - status: The HTTP status.
+    ///   - message: The `error` text; it must not contain file paths or internals.
+    ///   - retryAfterSeconds: Value of `Retry-After`, for 503 answers.
     public init(_ status: HTTPResponse.Status, _ message: String, retryAfterSeconds: Int? = nil) {
         self.status = status
         self.message = message
@@ -20,6 +24,7 @@ public struct InferenceHTTPError: HTTPResponseError, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(message)" }
 
+    /// The `{"error": "..."}` answer Hummingbird sends when a handler throws this error.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }

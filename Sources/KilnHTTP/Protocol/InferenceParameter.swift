@@ -1,10 +1,13 @@
 /// A value of an Open Inference Protocol `parameters` object: a boolean, a number or a string.
 public enum InferenceParameter: Sendable, Hashable, Codable {
     case bool(Bool)
+    /// A whole JSON number.
     case int(Int64)
+    /// A JSON number with a fraction or exponent.
     case double(Double)
     case string(String)
 
+    /// Reads a boolean, then a whole number, then any number, then a string.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let value = try? container.decode(Bool.self) {
@@ -21,6 +24,7 @@ public enum InferenceParameter: Sendable, Hashable, Codable {
         }
     }
 
+    /// Writes the value as the JSON scalar it holds.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
