@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-WRK_SCRIPT = ROOT / "Scripts" / "wrk" / "post-json.lua"
+WRK_SCRIPT = ROOT / "Scripts" / "wrk" / "post-request.lua"
 
 
 def free_port() -> int:
@@ -56,8 +56,11 @@ def _milliseconds(text: str) -> float:
 
 def run_wrk(url: str, request: pathlib.Path, connections: int, seconds: float, threads: int = 2) -> dict:
     """Runs wrk with latency percentiles and returns requests/s, p50/p90/p99 ms and failure counts."""
-    env = dict(os.environ, KILN_REQUEST=str(request))
-    output = subprocess.run(["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds}s",
+    env = dict(os.environ, KILN_REQUEST=str(request), KILN_HEADER_LENGTH="")
+    match = re.search(r"\.binary-(\d+)\.bin$", request.name)
+    if match:  # Examples/requests/MODEL.binary-N.bin: N is the JSON header's length
+        env["KILN_HEADER_LENGTH"] = match.group(1)
+    output = subprocess.run(["wrk", f"-t{min(threads, connections)}", f"-c{connections}", f"-d{seconds:g}s",
                              "--latency", "-s", str(WRK_SCRIPT), url],
                             env=env, check=True, capture_output=True, text=True).stdout
     result = {"connections": connections, "non2xx": 0, "socket_errors": 0}
