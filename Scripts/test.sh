@@ -31,3 +31,14 @@ swift test --skip-build --filter 'KilnServingTests|KilnHTTPTests'
 
 echo "== kiln serve with real clients: curl, tritonclient (JSON and binary), 10,000 malformed requests, SIGTERM"
 bash Scripts/http-integration.sh .build/debug/kiln
+
+echo "== rolling update: two kiln serve replicas behind nginx under wrk load, a publish and a restart of each"
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
+if (( ${#need[@]} )); then
+    SUDO=""; [[ $(id -u) -eq 0 ]] || SUDO=sudo
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+.venv-http/bin/python Scripts/python/rolling_update.py --kiln .build/debug/kiln --seconds 20 --connections 8 --no-docs
