@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Convolution as matrix products (`output[M, positions] = weights[M, K] * columns[K, positions]` per
 /// image and group), with the threads of the session split by Kiln itself and OpenBLAS running one
@@ -18,9 +19,16 @@ import CBLAS
 package enum ConvolutionGEMM {
     /// Tiles hold at most this many column floats (256 KiB: a quarter of the 1 MiB L2, leaving room
     /// for OpenBLAS's packed panels).
-    package static let tileFloats = 65_536
+    /// `KILN_CONV_TILE_FLOATS` overrides it (for measuring).
+    package static let tileFloats = environmentInteger("KILN_CONV_TILE_FLOATS") ?? 65_536
     /// Narrower tiles make `sgemm` inefficient: below this, split output channels instead.
-    package static let minimumTileWidth = 64
+    /// `KILN_CONV_MIN_TILE` overrides it (for measuring).
+    package static let minimumTileWidth = environmentInteger("KILN_CONV_MIN_TILE") ?? 64
+
+    private static func environmentInteger(_ name: String) -> Int? {
+        guard let text = getenv(name) else { return nil }
+        return Int(String(cString: text)).flatMap { $0 > 0 ? $0 : nil }
+    }
 
     /// The whole convolution (not depthwise, not Winograd): `y = activation(conv(x, w) + b)`.
     /// - Parameters:

@@ -224,7 +224,8 @@ extension Conv {
         return batch * ((height + 1) / 2) * ((width + 1) / 2) >= minimumTiles ? .f2x2 : nil
     }
 
-    private static let minimumTiles = 32
+    /// `KILN_WINOGRAD_MIN_TILES` overrides it (for measuring).
+    private static let minimumTiles = ProcessInfo.processInfo.environment["KILN_WINOGRAD_MIN_TILES"].flatMap { Int($0) } ?? 32
     private static let winogradMode = ProcessInfo.processInfo.environment["KILN_WINOGRAD"]
 }
 
