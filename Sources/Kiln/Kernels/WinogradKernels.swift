@@ -1,3 +1,5 @@
+import CBLAS
+
 /// Winograd F(2x2, 3x3) convolution for 3x3, stride-1, dilation-1, ungrouped 2-D convolutions.
 ///
 /// Each 2x2 output tile is computed from a 4x4 input tile with 16 multiplications per
@@ -126,7 +128,8 @@ package enum WinogradKernels {
     /// - Parameter output: `[batch, outputChannels, outputHeight, outputWidth]`.
     package static func transformOutput(_ m: UnsafePointer<Float>, bias: UnsafePointer<Float>?, batch: Int,
                                         outputChannels: Int, geometry: SlidingWindowGeometry,
-                                        outputChannelRange: Range<Int>, into output: UnsafeMutablePointer<Float>) {
+                                        outputChannelRange: Range<Int>, activation: FusedActivation? = nil,
+                                        into output: UnsafeMutablePointer<Float>) {
         let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
         let tileRows = (outputHeight + 1) / 2, tileColumns = (outputWidth + 1) / 2
         let tilesPerImage = tileRows * tileColumns
@@ -161,8 +164,10 @@ package enum WinogradKernels {
                         }
                         let y = 2 * tileRow
                         (destination + y * outputWidth).update(from: upper, count: outputWidth)
+                        activation?.apply(destination + y * outputWidth, count: outputWidth)
                         if y + 1 < outputHeight {
                             (destination + (y + 1) * outputWidth).update(from: lower, count: outputWidth)
+                            activation?.apply(destination + (y + 1) * outputWidth, count: outputWidth)
                         }
                     }
                 }
@@ -178,11 +183,12 @@ package enum WinogradKernels {
     }
 
     /// The whole convolution: input transform (threaded over channels), 16 `sgemm` calls from the
-    /// calling thread, output transform (threaded over output channels).
+    /// split across the pool, output transform plus bias and activation (threaded over output channels).
     /// - Parameter u: Weights already transformed by ``transformWeights``.
     package static func convolve(_ input: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                  output: UnsafeMutablePointer<Float>, batch: Int, channels: Int, outputChannels: Int,
-                                 geometry: SlidingWindowGeometry, context: ExecutionContext) throws {
+                                 geometry: SlidingWindowGeometry, activation: FusedActivation? = nil,
+                                 context: ExecutionContext) throws {
         let (vCount, mCount) = scratchFloats(batch: batch, channels: channels, outputChannels: outputChannels,
                                              geometry: geometry)
         let tiles = vCount / max(1, 16 * channels)
@@ -196,15 +202,22 @@ package enum WinogradKernels {
         context.parallelFor(channels, minimumChunk: max(1, 4_096 / tiles)) { range in
             transformInput(input, batch: batch, channels: channels, geometry: geometry, channelRange: range, into: v)
         }
-        for position in 0..<16 {
-            try MatrixMultiplication.multiply(
-                transposeA: false, transposeB: false, m: outputChannels, n: tiles, k: channels, alpha: 1,
-                a: u + position * outputChannels * channels, lda: channels, b: v + position * channels * tiles,
-                ldb: tiles, beta: 0, c: m + position * outputChannels * tiles, ldc: tiles)
+        guard let m32 = Int32(exactly: outputChannels), let n32 = Int32(exactly: tiles), let k32 = Int32(exactly: channels)
+        else { throw OperatorError("Winograd products of \(outputChannels) x \(channels) x \(tiles) are too large for 32-bit BLAS") }
+        // The 16 products are independent: split them across the pool, each one single-threaded
+        // (see ConvolutionGEMM for why Kiln, not OpenBLAS, owns the threads).
+        BLASThreads.singleThreaded(restoring: context.threads) {
+            context.parallelFor(16) { positions in
+                for position in positions {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, n32, k32, 1,
+                                u + position * outputChannels * channels, max(1, k32), v + position * channels * tiles, n32,
+                                0, m + position * outputChannels * tiles, n32)
+                }
+            }
         }
         context.parallelFor(outputChannels, minimumChunk: max(1, 4_096 / tiles)) { range in
             transformOutput(m, bias: bias, batch: batch, outputChannels: outputChannels, geometry: geometry,
-                            outputChannelRange: range, into: output)
+                            outputChannelRange: range, activation: activation, into: output)
         }
     }
 }

@@ -135,6 +135,21 @@ package struct Conv: Operator {
                 strides: [1] + geometry.strides, dilations: [1] + geometry.dilations,
                 padsBegin: [0] + geometry.padsBegin, padsEnd: [0] + geometry.padsEnd)
             let work = max(1, outputVolume * kernelVolume)
+            if DepthwiseKernels.applies3x3(planar) {
+                let scratchCount = DepthwiseKernels.scratchFloats(planar)
+                _ = try KernelScratch.checkedCount(rows: scratchCount, columns: 1, purpose: "depthwise padding")
+                context.parallelFor(batch * channels, minimumChunk: max(1, 32_768 / work)) { planes in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                    defer { scratch.deallocate() }
+                    for plane in planes {
+                        let channel = plane % channels
+                        DepthwiseKernels.convolve3x3(x + plane * inputVolume, weights: w + channel * 9,
+                                                     bias: b?[channel] ?? 0, geometry: planar, activation: activation,
+                                                     scratch: scratch, output: y + plane * outputVolume)
+                    }
+                }
+                return
+            }
             context.parallelFor(batch * channels, minimumChunk: max(1, 32_768 / work)) { planes in
                 for plane in planes {
                     let channel = plane % channels
@@ -147,92 +162,71 @@ package struct Conv: Operator {
             return
         }
 
-        if WinogradKernels.applies(geometry: geometry, groups: groups)
-            && Conv.prefersWinograd(batch: batch, channels: channels, outputChannels: outputChannels,
-                                    geometry: geometry) {
+        if WinogradKernels.applies(geometry: geometry, groups: groups),
+           let variant = Conv.winogradVariant(batch: batch, channels: channels, outputChannels: outputChannels,
+                                              geometry: geometry) {
+            let large = variant == .f4x4
             let transform: (UnsafeMutablePointer<Float>) -> Void = { u in
                 context.parallelFor(outputChannels, minimumChunk: max(1, 1_024 / max(1, channels))) { range in
-                    WinogradKernels.transformWeights(w, outputChannels: outputChannels, channels: channels,
-                                                     outputChannelRange: range, into: u)
+                    if large {
+                        WinogradF4Kernels.transformWeights(w, outputChannels: outputChannels, channels: channels,
+                                                           outputChannelRange: range, into: u)
+                    } else {
+                        WinogradKernels.transformWeights(w, outputChannels: outputChannels, channels: channels,
+                                                         outputChannelRange: range, into: u)
+                    }
                 }
             }
-            let weightCount = 16 * outputChannels * channels
-            if let winogradWeights {
-                let u = try winogradWeights.values(count: weightCount, compute: transform)
-                try u.withUnsafeBufferPointer { u in
-                    try WinogradKernels.convolve(x, u: u.baseAddress!, bias: b, output: y, batch: batch, channels: channels,
-                                                 outputChannels: outputChannels, geometry: geometry, context: context)
+            let convolve: (UnsafePointer<Float>) throws -> Void = { u in
+                if large {
+                    try WinogradF4Kernels.convolve(x, u: u, bias: b, output: y, batch: batch, channels: channels,
+                                                   outputChannels: outputChannels, geometry: geometry,
+                                                   activation: activation, context: context)
+                } else {
+                    try WinogradKernels.convolve(x, u: u, bias: b, output: y, batch: batch, channels: channels,
+                                                 outputChannels: outputChannels, geometry: geometry,
+                                                 activation: activation, context: context)
                 }
+            }
+            let positions = large ? 36 : 16
+            if let winogradWeights {
+                let u = try winogradWeights.values(count: positions * outputChannels * channels, compute: transform)
+                try u.withUnsafeBufferPointer { u in try convolve(u.baseAddress!) }
             } else {
-                let u = try KernelScratch.allocateFloats(rows: 16 * outputChannels, columns: channels,
+                let u = try KernelScratch.allocateFloats(rows: positions * outputChannels, columns: channels,
                                                          purpose: "Winograd weights")
                 defer { u.deallocate() }
                 transform(u)
-                try WinogradKernels.convolve(x, u: u, bias: b, output: y, batch: batch, channels: channels,
-                                             outputChannels: outputChannels, geometry: geometry, context: context)
-            }
-            if let activation {
-                context.parallelFor(batch * outputChannels * outputVolume, minimumChunk: 16_384) { range in
-                    activation.apply(y + range.lowerBound, count: range.count)
-                }
+                try convolve(u)
             }
             return
         }
 
-        let channelsPerGroup = channels / groups, outputsPerGroup = outputChannels / groups
-        let columnRows = channelsPerGroup * kernelVolume
-        let pointwise = geometry.isPointwise
-        let columns = pointwise ? nil
-            : try KernelScratch.allocateFloats(rows: columnRows, columns: outputVolume, purpose: "im2col")
-        defer { columns?.deallocate() }
-
-        for image in 0..<batch {
-            for group in 0..<groups {
-                let groupInput = x + (image * channels + group * channelsPerGroup) * inputVolume
-                let groupOutput = y + (image * outputChannels + group * outputsPerGroup) * outputVolume
-                if let b {
-                    for channel in 0..<outputsPerGroup {
-                        (groupOutput + channel * outputVolume).update(repeating: b[group * outputsPerGroup + channel],
-                                                                      count: outputVolume)
-                    }
-                }
-                let right: UnsafePointer<Float>
-                if let columns {
-                    context.parallelFor(columnRows, minimumChunk: max(1, 16_384 / outputVolume)) { rows in
-                        ConvolutionKernels.im2col(groupInput, geometry: geometry, rows: rows, into: columns)
-                    }
-                    right = UnsafePointer(columns)
-                } else {
-                    right = groupInput
-                }
-                try MatrixMultiplication.multiply(
-                    transposeA: false, transposeB: false, m: outputsPerGroup, n: outputVolume, k: columnRows, alpha: 1,
-                    a: w + group * outputsPerGroup * columnRows, lda: columnRows, b: right, ldb: outputVolume,
-                    beta: b == nil ? 0 : 1, c: groupOutput, ldc: outputVolume)
-                if let activation {
-                    let blockSize = outputsPerGroup * outputVolume
-                    context.parallelFor(blockSize, minimumChunk: 16_384) { range in
-                        activation.apply(groupOutput + range.lowerBound, count: range.count)
-                    }
-                }
-            }
-        }
+        try ConvolutionGEMM.convolve(x, w, b, y, batch: batch, channels: channels, outputChannels: outputChannels,
+                                     groups: groups, geometry: geometry, activation: activation, context: context)
     }
 }
 
 extension Conv {
-    /// Whether a 3x3 stride-1 convolution runs faster through Winograd than through im2col + sgemm.
-    /// Measured on ResNet-18/50 layers (1 thread, CPU time): Winograd saved 20-30% at 56x56, 28x28 and
-    /// 14x14 (49+ tiles per image) and lost 10-25% at 7x7 (16 tiles), where the 16 products are too
-    /// narrow for sgemm to run well. `KILN_WINOGRAD=0` turns it off (for comparing the two paths).
-    static func prefersWinograd(batch: Int, channels: Int, outputChannels: Int,
-                                geometry: SlidingWindowGeometry) -> Bool {
-        guard winogradEnabled else { return false }
-        let tiles = batch * ((geometry.outputSize[0] + 1) / 2) * ((geometry.outputSize[1] + 1) / 2)
-        return channels >= 8 && outputChannels >= 8 && tiles >= 32
+    enum WinogradVariant { case f2x2, f4x4 }
+
+    /// Which Winograd variant, if any, runs a 3x3 stride-1 convolution faster than im2col + sgemm.
+    /// F(2x2) measured on ResNet-18/50 layers (1 thread, CPU time): it saved 20-30% at 56x56, 28x28 and
+    /// 14x14 (49+ tiles per image) and lost 10-25% at 7x7 (16 tiles), where the products are too
+    /// narrow for sgemm to run well. F(4x4) cuts the products 4x instead of 2.25x but needs enough
+    /// 4x4 tiles for the same reason. `KILN_WINOGRAD=0` turns Winograd off, `KILN_WINOGRAD=2`
+    /// keeps only F(2x2) (for comparing the paths).
+    static func winogradVariant(batch: Int, channels: Int, outputChannels: Int,
+                                geometry: SlidingWindowGeometry) -> WinogradVariant? {
+        guard winogradMode != "0", channels >= 8, outputChannels >= 8 else { return nil }
+        let height = geometry.outputSize[0], width = geometry.outputSize[1]
+        if winogradMode != "2" && batch * ((height + 3) / 4) * ((width + 3) / 4) >= minimumTiles { return .f4x4 }
+        return batch * ((height + 1) / 2) * ((width + 1) / 2) >= minimumTiles ? .f2x2 : nil
     }
 
-    private static let winogradEnabled = ProcessInfo.processInfo.environment["KILN_WINOGRAD"] != "0"
+    /// `KILN_WINOGRAD_MIN_TILES` overrides it (for measuring).
+    private static let minimumTiles = ProcessInfo.processInfo.environment["KILN_WINOGRAD_MIN_TILES"].flatMap { Int($0) } ?? 32
+    private static let winogradMode = ProcessInfo.processInfo.environment["KILN_WINOGRAD"]
 }
 
 /// Weights derived once from a constant weight tensor and shared by every run of a session

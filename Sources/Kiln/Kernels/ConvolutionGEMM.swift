@@ -1,0 +1,228 @@
+import CBLAS
+import Foundation
+
+/// Convolution as matrix products (`output[M, positions] = weights[M, K] * columns[K, positions]` per
+/// image and group), with the threads of the session split by Kiln itself and OpenBLAS running one
+/// thread inside each piece.
+///
+/// Why Kiln splits instead of OpenBLAS: OpenBLAS's pthread workers spin for a while after each call,
+/// so when Kiln's own pool then runs im2col, the Winograd transforms, depthwise planes or elementwise
+/// ops, the two pools fight over the cores (2 threads gained ~20% on ResNet-18 and lost on
+/// MobileNetV2). With one pool nothing spins between operators.
+///
+/// How the work splits, per image and group:
+/// - many output positions (`positions >= threads * minimumTileWidth`): tiles of output positions,
+///   each thread lowering only its tile to a private column buffer sized to stay in L2 (`K x tile`),
+///   then multiplying it, adding bias and the activation while the tile is in cache;
+/// - few output positions (7x7, 14x14 at the end of a ResNet): im2col once (rows split across
+///   threads), then the output channels split across threads.
+package enum ConvolutionGEMM {
+    /// Tiles hold at most this many column floats (256 KiB: a quarter of the 1 MiB L2, leaving room
+    /// for OpenBLAS's packed panels).
+    /// `KILN_CONV_TILE_FLOATS` overrides it (for measuring).
+    package static let tileFloats = environmentInteger("KILN_CONV_TILE_FLOATS") ?? 65_536
+    /// Narrower tiles make `sgemm` inefficient: below this, split output channels instead.
+    /// `KILN_CONV_MIN_TILE` overrides it (for measuring).
+    package static let minimumTileWidth = environmentInteger("KILN_CONV_MIN_TILE") ?? 64
+
+    private static func environmentInteger(_ name: String) -> Int? {
+        guard let text = getenv(name) else { return nil }
+        return Int(String(cString: text)).flatMap { $0 > 0 ? $0 : nil }
+    }
+
+    /// The whole convolution (not depthwise, not Winograd): `y = activation(conv(x, w) + b)`.
+    /// - Parameters:
+    ///   - x: `[batch, channels, inputSize...]`; w: `[outputChannels, channels / groups, kernel...]`.
+    ///   - tileWidth: Overrides the tile width (tests use it to force many small tiles).
+    package static func convolve(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
+                                 _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, outputChannels: Int,
+                                 groups: Int, geometry: SlidingWindowGeometry, activation: FusedActivation?,
+                                 context: ExecutionContext, tileWidth: Int? = nil) throws {
+        let inputVolume = geometry.inputVolume, outputVolume = geometry.outputVolume
+        let channelsPerGroup = channels / groups, outputsPerGroup = outputChannels / groups
+        let depth = channelsPerGroup * geometry.kernelVolume
+        let pointwise = geometry.isPointwise
+        let threads = context.threads
+        guard outputVolume > 0, outputsPerGroup > 0 else { return }
+        // Checked once here so the per-tile calls below cannot fail.
+        guard Int32(exactly: depth) != nil, Int32(exactly: outputVolume) != nil, Int32(exactly: outputsPerGroup) != nil
+        else { throw OperatorError("convolution product [\(outputsPerGroup) x \(depth)] x [\(depth) x \(outputVolume)] is too large for 32-bit BLAS") }
+
+        let width: Int
+        if let tileWidth {
+            width = max(1, tileWidth)
+        } else {
+            let fitting = max(minimumTileWidth, (tileFloats / max(1, depth)) / 16 * 16)
+            let perThread = (outputVolume + threads - 1) / threads
+            width = pointwise ? perThread : min(fitting, perThread)
+        }
+        let tileByPositions = rankTwoOrPointwise(geometry)
+            && (tileWidth != nil || outputVolume >= threads * minimumTileWidth)
+        let columns = tileByPositions || pointwise ? nil
+            : try KernelScratch.allocateFloats(rows: depth, columns: outputVolume, purpose: "im2col")
+        defer { columns?.deallocate() }
+        if !pointwise {
+            // The same limit whether or not the lowering is tiled, checked on the calling thread so a
+            // tile buffer can always be sized.
+            _ = try KernelScratch.checkedCount(rows: depth, columns: outputVolume, purpose: "im2col")
+        }
+
+        try BLASThreads.singleThreaded(restoring: threads) {
+            for image in 0..<batch {
+                for group in 0..<groups {
+                    let groupInput = x + (image * channels + group * channelsPerGroup) * inputVolume
+                    let groupOutput = y + (image * outputChannels + group * outputsPerGroup) * outputVolume
+                    let groupWeights = w + group * outputsPerGroup * depth
+                    let groupBias = b.map { $0 + group * outputsPerGroup }
+                    if tileByPositions {
+                        let tiles = (outputVolume + width - 1) / width
+                        context.parallelFor(tiles) { tileRange in
+                            let buffer: UnsafeMutablePointer<Float>? = pointwise ? nil : .allocate(capacity: max(1, depth * width))
+                            defer { buffer?.deallocate() }
+                            for tile in tileRange {
+                                let start = tile * width, end = min(outputVolume, start + width)
+                                let right: UnsafePointer<Float>, ldb: Int
+                                if let buffer {
+                                    ConvolutionKernels.im2col2D(groupInput, channels: channelsPerGroup, geometry: geometry,
+                                                                positions: start..<end, into: buffer, leadingDimension: end - start)
+                                    right = UnsafePointer(buffer)
+                                    ldb = end - start
+                                } else {
+                                    right = groupInput + start
+                                    ldb = outputVolume
+                                }
+                                multiplyBlock(groupWeights, right, ldb: ldb, groupBias, groupOutput + start,
+                                              ldc: outputVolume, rows: 0..<outputsPerGroup, columns: end - start,
+                                              depth: depth, activation: activation)
+                            }
+                        }
+                    } else {
+                        let right: UnsafePointer<Float>
+                        if let columns {
+                            context.parallelFor(depth, minimumChunk: max(1, 16_384 / outputVolume)) { rows in
+                                ConvolutionKernels.im2col(groupInput, geometry: geometry, rows: rows, into: columns)
+                            }
+                            right = UnsafePointer(columns)
+                        } else {
+                            right = groupInput
+                        }
+                        // Output channels in chunks of at least 16 rows (sgemm's register blocking).
+                        context.parallelFor(outputsPerGroup, minimumChunk: 16) { rows in
+                            multiplyBlock(groupWeights, right, ldb: outputVolume, groupBias, groupOutput,
+                                          ldc: outputVolume, rows: rows, columns: outputVolume, depth: depth,
+                                          activation: activation)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func rankTwoOrPointwise(_ geometry: SlidingWindowGeometry) -> Bool {
+        geometry.rank == 2 || geometry.isPointwise
+    }
+
+    /// `c[rows, 0..<columns] = activation(a[rows, :] * right + bias[rows])`, one single-threaded sgemm.
+    private static func multiplyBlock(_ a: UnsafePointer<Float>, _ right: UnsafePointer<Float>, ldb: Int,
+                                      _ bias: UnsafePointer<Float>?, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                                      rows: Range<Int>, columns: Int, depth: Int, activation: FusedActivation?) {
+        guard !rows.isEmpty, columns > 0 else { return }
+        if let bias {
+            for row in rows { (c + row * ldc).update(repeating: bias[row], count: columns) }
+        }
+        if depth > 0 {
+            // Sizes were range-checked by the caller.
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(columns), Int32(depth), 1,
+                        a + rows.lowerBound * depth, Int32(depth), right, Int32(max(1, ldb)), bias == nil ? 0 : 1,
+                        c + rows.lowerBound * ldc, Int32(ldc))
+        } else if bias == nil {
+            for row in rows { (c + row * ldc).update(repeating: 0, count: columns) }
+        }
+        if let activation {
+            for row in rows { activation.apply(c + row * ldc, count: columns) }
+        }
+    }
+}
+
+extension KernelScratch {
+    /// `rows * columns`, checked against overflow and ``maximumFloats``.
+    package static func checkedCount(rows: Int, columns: Int, purpose: String) throws -> Int {
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard !overflow, count <= maximumFloats else {
+            throw OperatorError("the \(purpose) buffer of \(rows) x \(columns) floats is too large")
+        }
+        return count
+    }
+}
+
+/// OpenBLAS's thread count is process-wide. Kernels that split work across Kiln's pool run OpenBLAS
+/// single-threaded inside the split and give the session's count back afterwards, so operators that
+/// leave the parallelism to OpenBLAS (MatMul, Gemm) keep it.
+package enum BLASThreads {
+    package static func singleThreaded<R>(restoring threads: Int, _ body: () throws -> R) rethrows -> R {
+        guard threads > 1 else { return try body() }
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(Int32(threads)) }
+        return try body()
+    }
+}
+
+extension ConvolutionKernels {
+    /// im2col for 2-D geometries restricted to the output positions in `positions` (flattened
+    /// `row * outputWidth + column`): row `(c * kernelHeight + tapRow) * kernelWidth + tapColumn` of
+    /// `columns` holds, for each of those positions, the input value that tap reads (0 in padding).
+    /// Rows are `leadingDimension` floats apart.
+    package static func im2col2D(_ input: UnsafePointer<Float>, channels: Int, geometry: SlidingWindowGeometry,
+                                 positions: Range<Int>, into columns: UnsafeMutablePointer<Float>,
+                                 leadingDimension: Int) {
+        guard !positions.isEmpty, geometry.rank == 2 else { return }
+        let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
+        let outputWidth = geometry.outputSize[1]
+        let kernelHeight = geometry.kernel[0], kernelWidth = geometry.kernel[1]
+        let strideHeight = geometry.strides[0], strideWidth = geometry.strides[1]
+        let dilationHeight = geometry.dilations[0], dilationWidth = geometry.dilations[1]
+        let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
+        let firstRow = positions.lowerBound / outputWidth, lastRow = (positions.upperBound - 1) / outputWidth
+        let planeSize = inputHeight * inputWidth
+
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * kernelWidth) { ranges in
+            for tap in 0..<kernelWidth {
+                let valid = geometry.validOutputRange(axis: 1, tap: tap)
+                ranges[2 * tap] = valid.lowerBound
+                ranges[2 * tap + 1] = valid.upperBound
+            }
+            for channel in 0..<channels {
+                let plane = input + channel * planeSize
+                for tapRow in 0..<kernelHeight {
+                    for tapColumn in 0..<kernelWidth {
+                        let row = (channel * kernelHeight + tapRow) * kernelWidth + tapColumn
+                        let destination = columns + row * leadingDimension
+                        let lower = ranges[2 * tapColumn], upper = ranges[2 * tapColumn + 1]
+                        let columnOffset = tapColumn * dilationWidth - padLeft
+                        for outputRow in firstRow...lastRow {
+                            let rowStart = outputRow * outputWidth
+                            let first = max(positions.lowerBound, rowStart) - rowStart
+                            let last = min(positions.upperBound, rowStart + outputWidth) - rowStart
+                            // segment[column] is output column `column` of this output row.
+                            let segment = destination + (rowStart - positions.lowerBound)
+                            let inputRow = outputRow * strideHeight + tapRow * dilationHeight - padTop
+                            let low = max(first, lower), high = min(last, upper)
+                            guard inputRow >= 0, inputRow < inputHeight, low < high else {
+                                (segment + first).update(repeating: 0, count: last - first)
+                                continue
+                            }
+                            (segment + first).update(repeating: 0, count: low - first)
+                            (segment + high).update(repeating: 0, count: last - high)
+                            let source = plane + inputRow * inputWidth + columnOffset
+                            if strideWidth == 1 {
+                                (segment + low).update(from: source + low, count: high - low)
+                            } else {
+                                for column in low..<high { segment[column] = source[column * strideWidth] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Kiln
+import KilnTestSupport
+import Testing
+
+/// The tiled im2col + sgemm path (ConvolutionGEMM) against the textbook reference, with tile widths
+/// forced small so tiles split output rows at odd places, and the tile-restricted im2col against the
+/// whole-plane im2col.
+@Suite struct ConvolutionGEMMTests {
+    typealias T = NeuralNetworkTesting
+    typealias Case = ConvTests.Case
+
+    static func geometry(_ test: Case) throws -> SlidingWindowGeometry {
+        let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [], attributes: test.attributes)
+        return try SlidingWindowAttributes(node: node).forwardGeometry(inputSize: test.spatial, kernel: test.kernel,
+                                                                       ceilMode: false)
+    }
+
+    static func check(_ test: Case, activation: FusedActivation?, tileWidth: Int?, threads: Int, seed: UInt64) throws {
+        let geometry = try geometry(test)
+        let x = T.random([test.batch, test.channels] + test.spatial, seed: seed)
+        let w = T.random([test.outputChannels, test.channels / test.group] + test.kernel, seed: seed + 1)
+        let b = T.random([test.outputChannels], seed: seed + 2)
+        let inputs = test.bias ? [x, w, b] : [x, w]
+        let shape = [test.batch, test.outputChannels] + geometry.outputSize
+        let expected = T.reference(shape, inputs) { pointers, output in
+            ConvolutionKernels.reference(input: pointers[0], weights: pointers[1], bias: test.bias ? pointers[2] : nil,
+                                         output: output, batch: test.batch, inputChannels: test.channels,
+                                         outputChannels: test.outputChannels, groups: test.group, geometry: geometry)
+            if let activation {
+                for index in 0..<shape.reduce(1, *) { output[index] = activation.reference(output[index]) }
+            }
+        }
+        let actual = T.reference(shape, inputs) { pointers, output in
+            do {
+                try ConvolutionGEMM.convolve(pointers[0], pointers[1], test.bias ? pointers[2] : nil, output,
+                                             batch: test.batch, channels: test.channels,
+                                             outputChannels: test.outputChannels, groups: test.group,
+                                             geometry: geometry, activation: activation,
+                                             context: ExecutionContext(threads: threads), tileWidth: tileWidth)
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+        T.expectClose(actual, expected, rtol: 1e-4, atol: 1e-4, "\(test) tile \(tileWidth ?? 0) threads \(threads)")
+    }
+
+    static let cases: [Case] = [
+        Case(batch: 2, channels: 3, outputChannels: 8, spatial: [15, 16], kernel: [3, 3], pads: [1, 1, 1, 1]),
+        Case(channels: 5, outputChannels: 7, spatial: [17, 17], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+        Case(channels: 3, outputChannels: 4, spatial: [33, 31], kernel: [7, 7], strides: [2, 2], pads: [3, 3, 3, 3]),
+        Case(channels: 2, outputChannels: 3, spatial: [9, 8], kernel: [3, 2], dilations: [2, 3], pads: [1, 0, 2, 1]),
+        Case(channels: 4, outputChannels: 6, group: 2, spatial: [8, 9], kernel: [3, 3], pads: [1, 1, 1, 1], bias: false),
+        Case(channels: 5, outputChannels: 4, spatial: [9, 9], kernel: [1, 1], strides: [2, 2]),
+        Case(batch: 2, channels: 17, outputChannels: 33, spatial: [7, 9], kernel: [1, 1]),
+        Case(channels: 8, outputChannels: 4, group: 2, spatial: [3, 5], kernel: [1, 1], bias: false),
+        Case(channels: 1, outputChannels: 1, spatial: [1, 32], kernel: [1, 5], strides: [1, 3], pads: [0, 4, 0, 4]),
+        Case(channels: 2, outputChannels: 2, spatial: [1, 1], kernel: [1, 1], strides: [2, 2], pads: [0, 0, 1, 1]),
+        Case(channels: 2, outputChannels: 3, spatial: [5, 6, 7], kernel: [3, 2, 3], strides: [1, 2, 1], pads: [1, 0, 1, 1, 1, 0]),
+        Case(batch: 2, channels: 3, outputChannels: 5, spatial: [31], kernel: [5], strides: [2], pads: [2, 2]),
+    ]
+
+    @Test(arguments: cases.indices)
+    func matchesReferenceWithForcedTileWidths(index: Int) throws {
+        let test = Self.cases[index]
+        for (trial, tile) in [Int?.none, 1, 5, 7, 16, 17, 1_000].enumerated() {
+            try Self.check(test, activation: nil, tileWidth: tile, threads: 2, seed: UInt64(index * 100 + trial))
+            try Self.check(test, activation: .clip(low: 0, high: 6), tileWidth: tile, threads: 1,
+                           seed: UInt64(index * 100 + trial + 50))
+        }
+    }
+
+    @Test func splitsLargeOutputsAcrossTilesAndOutputChannelsAcrossThreads() throws {
+        // 40x40 outputs take the tiled path on its own; 7x7 ones split output channels.
+        try Self.check(Case(channels: 16, outputChannels: 40, spatial: [40, 40], kernel: [3, 3], pads: [1, 1, 1, 1]),
+                       activation: .relu, tileWidth: nil, threads: 2, seed: 7)
+        try Self.check(Case(channels: 16, outputChannels: 40, spatial: [40, 40], kernel: [1, 1]),
+                       activation: .relu, tileWidth: nil, threads: 2, seed: 8)
+        try Self.check(Case(channels: 64, outputChannels: 50, spatial: [7, 7], kernel: [3, 3], pads: [1, 1, 1, 1]),
+                       activation: nil, tileWidth: nil, threads: 2, seed: 9)
+        try Self.check(Case(channels: 64, outputChannels: 50, spatial: [7, 7], kernel: [1, 1]),
+                       activation: nil, tileWidth: nil, threads: 2, seed: 10)
+    }
+
+    @Test(arguments: [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33])
+    func tileRestrictedIm2colMatchesWholePlaneIm2col(tile: Int) throws {
+        for (index, test) in Self.cases.enumerated() where test.spatial.count == 2 {
+            let geometry = try Self.geometry(test)
+            let channels = test.channels / test.group
+            let x = T.random([channels] + test.spatial, seed: UInt64(index))
+            let rows = channels * geometry.kernelVolume, positions = geometry.outputVolume
+            let whole = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * positions))
+            defer { whole.deallocate() }
+            let part = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows * tile))
+            defer { part.deallocate() }
+            try x.withUnsafePointer(as: Float.self) { input in
+                ConvolutionKernels.im2col(input, geometry: geometry, rows: 0..<rows, into: whole)
+                for start in stride(from: 0, to: positions, by: tile) {
+                    let end = min(positions, start + tile)
+                    part.update(repeating: .nan, count: rows * tile)
+                    ConvolutionKernels.im2col2D(input, channels: channels, geometry: geometry, positions: start..<end,
+                                                into: part, leadingDimension: end - start)
+                    var mismatches = 0
+                    for row in 0..<rows {
+                        for column in start..<end where part[row * (end - start) + column - start] != whole[row * positions + column] {
+                            mismatches += 1
+                        }
+                    }
+                    #expect(mismatches == 0, "\(test) positions \(start)..<\(end)")
+                }
+            }
+        }
+    }
+}
