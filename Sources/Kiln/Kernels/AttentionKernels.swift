@@ -104,7 +104,7 @@ package enum AttentionKernels {
             }
         }
         let maximum = VectorReductions.maximum(row, count: count)
-        for index in 0..<count { row[index] = Exponential.exp(row[index] - maximum) }
+        for index in 0..<count { row[index] = FastMath.exp(row[index] - maximum) }
         let total = VectorReductions.sum(row, count: count)
         // Every term is at most 1 and the largest is 1, so the total is in [1, count] unless a NaN
         // (or an all -inf row, where x - max is NaN) went in: then every entry is NaN.
