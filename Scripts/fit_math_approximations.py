@@ -82,3 +82,10 @@ exact = np.array([float(mpmath.erfc(v) * mpmath.exp(v * v)) for v in x])
 basis = [lambda v, k=k: v**k for k in range(10)]
 c, _ = lawson_fit(t, exact, basis, 1 / exact)
 report("erfcx: R(t) (degree 9)", c, np.max(np.abs(np.polyval(c[::-1], t) - exact) / exact))
+
+# Gelu's single path: erfc(x) = exp(-x^2) * R(t), t = 1 / (1 + x / 2), x in [0, 10.5].
+x = chebyshev_points(0.0, 10.5)
+t = 1 / (1 + x / 2)
+exact = np.array([float(mpmath.erfc(v) * mpmath.exp(v * v)) for v in x])
+c, _ = lawson_fit(t, exact, basis, 1 / exact)
+report("erfcx for gelu: R(t) on [0, 10.5] (degree 9)", c, np.max(np.abs(np.polyval(c[::-1], t) - exact) / exact))

@@ -30,6 +30,7 @@ public struct PassPipeline: Sendable {
         FoldBatchNormPass(),
         FuseLayerNormPass(),
         FuseGeluPass(),
+        FuseAttentionPass(),
         MatMulAddToGemmPass(),
         FuseActivationPass(),
         DeadNodeEliminationPass(),

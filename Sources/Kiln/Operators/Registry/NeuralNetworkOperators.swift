@@ -3,6 +3,8 @@ extension OperatorRegistry {
         // Matrix products.
         MatMul.self,
         Gemm.self,
+        // Kiln-internal fusion (FuseAttentionPass).
+        KilnAttention.self,
         // Convolution and pooling.
         Conv.self,
         ConvTranspose.self,
