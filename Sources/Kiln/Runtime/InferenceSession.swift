@@ -162,11 +162,11 @@ public final class InferenceSession: Sendable {
         arguments.reserveCapacity(8)
         for (position, step) in steps.enumerated() {
             arguments.removeAll(keepingCapacity: true)
+            allocator?.begin(step: position)
             // Values of earlier steps are dropped by now: the check that nothing else kept them.
             recording?.confirmReleased(throughStep: position - 1)
             for slot in step.inputSlots { arguments.append(slot.flatMap { values[$0] }) }
             recording?.noteInputs(step: position, arguments)
-            allocator?.begin(step: position)
             var results: [Tensor]
             let started = profiling ? DispatchTime.now().uptimeNanoseconds : 0
             let startedCPU = profiling ? InferenceSession.threadCPUNanoseconds() : 0
@@ -193,6 +193,7 @@ public final class InferenceSession: Sendable {
             }
         }
         arguments.removeAll()
+        allocator?.endSteps()
         recording?.confirmReleased(throughStep: steps.count - 1)
         var outputs: [String: Tensor] = [:]
         for (name, slot) in outputSlots { outputs[name] = values[slot] }

@@ -26,6 +26,8 @@ final class RunAllocator {
     let recording: MemoryRecording?
     private var step = 0
     private var index = 0
+    /// Kernel scratch buffers of the current step, kept until the step ends.
+    private var scratchStorages: [TensorStorage] = []
 
     /// An allocator that records a run for planning.
     init(recordingSteps stepCount: Int) {
@@ -62,6 +64,23 @@ final class RunAllocator {
     func begin(step: Int) {
         self.step = step
         index = 0
+        scratchStorages.removeAll(keepingCapacity: true)
+    }
+
+    /// The run is past its last step: drop the last step's scratch.
+    func endSteps() {
+        scratchStorages.removeAll()
+    }
+
+    /// A kernel scratch buffer, planned like any allocation of the step and alive until it ends.
+    func scratch(byteCount: Int) -> UnsafeMutableRawPointer {
+        let storage = storage(byteCount: byteCount)
+        scratchStorages.append(storage)
+        return storage.bytes
+    }
+
+    func holdsScratch(_ bytes: UnsafeMutableRawPointer) -> Bool {
+        scratchStorages.contains { $0.bytes == bytes }
     }
 
     /// Storage for the next allocation of the current step: its planned arena block when the plan

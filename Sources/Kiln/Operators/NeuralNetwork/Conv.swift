@@ -164,9 +164,9 @@ package struct Conv: Operator {
                                                  outputChannels: outputChannels, geometry: geometry, context: context)
                 }
             } else {
-                let u = try KernelScratch.allocateFloats(rows: 16 * outputChannels, columns: channels,
+                let u = try KernelScratch.floats(rows: 16 * outputChannels, columns: channels,
                                                          purpose: "Winograd weights")
-                defer { u.deallocate() }
+                defer { KernelScratch.release(u) }
                 transform(u)
                 try WinogradKernels.convolve(x, u: u, bias: b, output: y, batch: batch, channels: channels,
                                              outputChannels: outputChannels, geometry: geometry, context: context)
@@ -183,8 +183,8 @@ package struct Conv: Operator {
         let columnRows = channelsPerGroup * kernelVolume
         let pointwise = geometry.isPointwise
         let columns = pointwise ? nil
-            : try KernelScratch.allocateFloats(rows: columnRows, columns: outputVolume, purpose: "im2col")
-        defer { columns?.deallocate() }
+            : try KernelScratch.floats(rows: columnRows, columns: outputVolume, purpose: "im2col")
+        defer { KernelScratch.release(columns) }
 
         for image in 0..<batch {
             for group in 0..<groups {
