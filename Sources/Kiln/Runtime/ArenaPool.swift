@@ -14,13 +14,14 @@ final class ArenaBuffer: @unchecked Sendable {
     deinit { bytes.deallocate() }
 }
 
-/// Arenas of one plan waiting for a run. A run takes one (allocating a new one when all are in use
-/// by concurrent runs) and gives it back afterwards; at most `capacity` are kept.
+/// Arenas of one plan (each with the allocator that replays runs in it) waiting for a run. A run
+/// takes one (allocating a new one when all are in use by concurrent runs) and gives it back
+/// afterwards; at most `capacity` are kept.
 final class ArenaPool: @unchecked Sendable {
     private let byteCount: Int
     private let capacity: Int
     private let lock = NSLock()
-    private var idle: [ArenaBuffer] = []
+    private var idle: [RunAllocator] = []
 
     init(byteCount: Int, capacity: Int) {
         self.byteCount = byteCount
@@ -28,18 +29,18 @@ final class ArenaPool: @unchecked Sendable {
         idle.reserveCapacity(capacity)
     }
 
-    func take() -> ArenaBuffer {
+    func take() -> RunAllocator {
         lock.lock()
-        let arena = idle.popLast()
+        let allocator = idle.popLast()
         lock.unlock()
-        return arena ?? ArenaBuffer(byteCount: byteCount)
+        return allocator ?? RunAllocator(arena: ArenaBuffer(byteCount: byteCount))
     }
 
-    /// Keeps `arena` for a later run. The caller checked that no tensor points into it any more.
-    func giveBack(_ arena: ArenaBuffer) {
+    /// Keeps `allocator` for a later run. The caller checked that no tensor points into its arena.
+    func giveBack(_ allocator: RunAllocator) {
         lock.lock()
         defer { lock.unlock() }
-        if idle.count < capacity { idle.append(arena) }
+        if idle.count < capacity { idle.append(allocator) }
     }
 
     var idleCount: Int {
@@ -62,9 +63,15 @@ final class MemoryPlanCache: @unchecked Sendable {
     }
 
     func plan(for signature: [[Int]]) -> MemoryPlan? {
+        plan { $0 == signature }
+    }
+
+    /// The plan whose signature `matches` accepts (checked without building a signature per run).
+    func plan(where matches: ([[Int]]) -> Bool) -> MemoryPlan? {
         lock.lock()
         defer { lock.unlock() }
-        guard let position = entries.firstIndex(where: { $0.signature == signature }) else { return nil }
+        guard let position = entries.lastIndex(where: { matches($0.signature) }) else { return nil }
+        if position == entries.count - 1 { return entries[position].plan }
         let entry = entries.remove(at: position)
         entries.append(entry)
         return entry.plan

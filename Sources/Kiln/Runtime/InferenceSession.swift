@@ -124,8 +124,12 @@ public final class InferenceSession: Sendable {
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         try validate(inputs)
         guard let memoryPlans else { return try execute(inputs, allocator: nil) }
-        let signature = inputSlots.map { inputs[$0.info.name]?.shape ?? [] }
-        guard let plan = memoryPlans.plan(for: signature) else {
+        let plan = memoryPlans.plan { signature in
+            signature.count == inputSlots.count
+                && zip(signature, inputSlots).allSatisfy { shape, input in inputs[input.info.name]?.shape == shape }
+        }
+        guard let plan else {
+            let signature = inputSlots.map { inputs[$0.info.name]?.shape ?? [] }
             let allocator = RunAllocator(recordingSteps: steps.count)
             let outputs = try execute(inputs, allocator: allocator)
             if let recording = allocator.recording {
@@ -136,13 +140,11 @@ public final class InferenceSession: Sendable {
             }
             return outputs
         }
-        var arena: ArenaBuffer? = plan.pool.take()
-        let result = Result(catching: { () throws -> [String: Tensor] in
-            guard let arena else { return try execute(inputs, allocator: nil) }
-            return try execute(inputs, allocator: RunAllocator(replaying: plan, in: arena))
-        })
+        let allocator = plan.pool.take()
+        allocator.beginReplay(of: plan)
+        let result = Result(catching: { try execute(inputs, allocator: allocator) })
         // An arena still referenced (by a tensor some operator kept) is left to its last holder.
-        if isKnownUniquelyReferenced(&arena), let arena { plan.pool.giveBack(arena) }
+        if allocator.endReplay() { plan.pool.giveBack(allocator) }
         return try result.get()
     }
 

@@ -21,8 +21,9 @@ final class RunAllocator {
         return Unmanaged<RunAllocator>.fromOpaque(raw).takeUnretainedValue()
     }
 
-    private let plan: MemoryPlan?
-    private let arena: ArenaBuffer?
+    /// Set while the allocator replays a run; the allocator and its arena are reused run after run.
+    private var plan: MemoryPlan?
+    private var arena: ArenaBuffer?
     let recording: MemoryRecording?
     private var step = 0
     private var index = 0
@@ -36,11 +37,25 @@ final class RunAllocator {
         recording = MemoryRecording(stepCount: stepCount)
     }
 
-    /// An allocator that hands out the blocks `plan` assigned, inside `arena`.
-    init(replaying plan: MemoryPlan, in arena: ArenaBuffer) {
-        self.plan = plan
+    /// An allocator that hands out blocks of `arena` as planned by the plan of each run.
+    init(arena: ArenaBuffer) {
         self.arena = arena
         recording = nil
+    }
+
+    /// Starts replaying `plan` (whose arena size this allocator's arena has).
+    func beginReplay(of plan: MemoryPlan) {
+        self.plan = plan
+        step = 0
+        index = 0
+    }
+
+    /// Ends a replayed run. True when no tensor points into the arena any more, so the allocator
+    /// may serve another run; otherwise the arena stays with whoever still holds it.
+    func endReplay() -> Bool {
+        plan = nil
+        scratchStorages.removeAll(keepingCapacity: true)
+        return isKnownUniquelyReferenced(&arena)
     }
 
     /// Makes this the calling thread's allocator while `body` runs (restoring any outer one, so a
@@ -69,7 +84,7 @@ final class RunAllocator {
 
     /// The run is past its last step: drop the last step's scratch.
     func endSteps() {
-        scratchStorages.removeAll()
+        scratchStorages.removeAll(keepingCapacity: true)
     }
 
     /// A kernel scratch buffer, planned like any allocation of the step and alive until it ends.
