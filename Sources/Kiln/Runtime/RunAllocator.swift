@@ -143,6 +143,11 @@ final class MemoryRecording {
     init(stepCount: Int) {
         inputAllocations = Array(repeating: [], count: stepCount)
         outputAllocations = Array(repeating: [], count: stepCount)
+        // Sized up front: tables growing between the run's large buffers fragment the heap, and
+        // glibc then keeps the recording run's memory resident beside the arena.
+        allocations.reserveCapacity(4 * stepCount)
+        byIdentity.reserveCapacity(4 * stepCount)
+        unconfirmed.reserveCapacity(4 * stepCount)
     }
 
     func noteAllocation(step: Int, byteCount: Int, storage: TensorStorage) {
