@@ -57,7 +57,7 @@ private func singleOperatorSession(_ opType: String, inputs shapes: [[Int]], att
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
-        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .peakMemoryResident],
+        metrics: [.wallClock, .cpuTotal, .mallocCountTotal, .mallocCountLarge, .mallocCountSmall, .peakMemoryResident],
         warmupIterations: 5,
         scalingFactor: .one,
         maxDuration: .seconds(2),

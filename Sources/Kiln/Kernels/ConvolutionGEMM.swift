@@ -58,14 +58,21 @@ package enum ConvolutionGEMM {
         }
         let tileByPositions = rankTwoOrPointwise(geometry)
             && (tileWidth != nil || outputVolume >= threads * minimumTileWidth)
-        let columns = tileByPositions || pointwise ? nil
-            : try KernelScratch.allocateFloats(rows: depth, columns: outputVolume, purpose: "im2col")
-        defer { columns?.deallocate() }
         if !pointwise {
             // The same limit whether or not the lowering is tiled, checked on the calling thread so a
             // tile buffer can always be sized.
             _ = try KernelScratch.checkedCount(rows: depth, columns: outputVolume, purpose: "im2col")
         }
+        let columns = tileByPositions || pointwise ? nil
+            : try KernelScratch.floats(rows: depth, columns: outputVolume, purpose: "im2col")
+        defer { KernelScratch.release(columns) }
+        // One tile buffer per thread, taken here on the calling thread so a planned run serves it
+        // from its arena (allocations on pool threads would go to the heap on every run).
+        let tileBufferFloats = depth * width
+        let tileBuffers = tileByPositions && !pointwise
+            ? try KernelScratch.floats(rows: context.threads, columns: max(1, tileBufferFloats), purpose: "im2col tiles")
+            : nil
+        defer { KernelScratch.release(tileBuffers) }
 
         try BLASThreads.singleThreaded(restoring: threads) {
             for image in 0..<batch {
@@ -76,9 +83,8 @@ package enum ConvolutionGEMM {
                     let groupBias = b.map { $0 + group * outputsPerGroup }
                     if tileByPositions {
                         let tiles = (outputVolume + width - 1) / width
-                        context.parallelFor(tiles) { tileRange in
-                            let buffer: UnsafeMutablePointer<Float>? = pointwise ? nil : .allocate(capacity: max(1, depth * width))
-                            defer { buffer?.deallocate() }
+                        context.parallelChunks(tiles) { chunk, tileRange in
+                            let buffer = tileBuffers.map { $0 + chunk * max(1, tileBufferFloats) }
                             for tile in tileRange {
                                 let start = tile * width, end = min(outputVolume, start + width)
                                 let right: UnsafePointer<Float>, ldb: Int

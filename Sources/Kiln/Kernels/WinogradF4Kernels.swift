@@ -199,10 +199,10 @@ package enum WinogradF4Kernels {
         guard tiles > 0, outputChannels > 0 else { return }
         guard let m32 = Int32(exactly: outputChannels), let n32 = Int32(exactly: tiles), let k32 = Int32(exactly: channels)
         else { throw OperatorError("Winograd products of \(outputChannels) x \(channels) x \(tiles) are too large for 32-bit BLAS") }
-        let v = try KernelScratch.allocateFloats(rows: 36 * max(1, channels), columns: tiles, purpose: "Winograd input")
-        defer { v.deallocate() }
-        let m = try KernelScratch.allocateFloats(rows: 36 * outputChannels, columns: tiles, purpose: "Winograd product")
-        defer { m.deallocate() }
+        let v = try KernelScratch.floats(rows: 36 * max(1, channels), columns: tiles, purpose: "Winograd input")
+        defer { KernelScratch.release(v) }
+        let m = try KernelScratch.floats(rows: 36 * outputChannels, columns: tiles, purpose: "Winograd product")
+        defer { KernelScratch.release(m) }
 
         context.parallelFor(channels, minimumChunk: max(1, 2_048 / tiles)) { range in
             transformInput(input, batch: batch, channels: channels, geometry: geometry, channelRange: range, into: v)

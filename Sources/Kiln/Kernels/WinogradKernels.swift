@@ -193,10 +193,10 @@ package enum WinogradKernels {
                                              geometry: geometry)
         let tiles = vCount / max(1, 16 * channels)
         guard tiles > 0, outputChannels > 0 else { return }
-        let v = try KernelScratch.allocateFloats(rows: 16 * channels, columns: tiles, purpose: "Winograd input")
-        defer { v.deallocate() }
-        let m = try KernelScratch.allocateFloats(rows: 16 * outputChannels, columns: tiles, purpose: "Winograd product")
-        defer { m.deallocate() }
+        let v = try KernelScratch.floats(rows: 16 * channels, columns: tiles, purpose: "Winograd input")
+        defer { KernelScratch.release(v) }
+        let m = try KernelScratch.floats(rows: 16 * outputChannels, columns: tiles, purpose: "Winograd product")
+        defer { KernelScratch.release(m) }
         _ = mCount
 
         context.parallelFor(channels, minimumChunk: max(1, 4_096 / tiles)) { range in

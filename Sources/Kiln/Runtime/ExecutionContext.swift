@@ -14,10 +14,17 @@ package final class ExecutionContext: Sendable {
     /// Splits `0..<count` into contiguous chunks of at least `minimumChunk` items and runs `body` on
     /// them, in parallel when the session has more than one thread and the work is large enough.
     package func parallelFor(_ count: Int, minimumChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        parallelChunks(count, minimumChunk: minimumChunk) { _, range in body(range) }
+    }
+
+    /// Like ``parallelFor(_:minimumChunk:_:)``, also passing each chunk's index, which is below
+    /// ``threads``: a kernel can give every chunk its own slice of one scratch buffer allocated
+    /// beforehand on the calling thread (where the run's memory plan serves it).
+    package func parallelChunks(_ count: Int, minimumChunk: Int = 1, _ body: (Int, Range<Int>) -> Void) {
         guard count > 0 else { return }
         let chunks = min(threads, max(1, count / max(minimumChunk, 1)))
         if chunks <= 1 {
-            body(0..<count)
+            body(0, 0..<count)
             return
         }
         withoutActuallyEscaping(body) { body in
@@ -27,7 +34,7 @@ package final class ExecutionContext: Sendable {
             DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
                 let start = count * chunk / chunks
                 let end = count * (chunk + 1) / chunks
-                shared.value(start..<end)
+                shared.value(chunk, start..<end)
             }
         }
     }

@@ -66,8 +66,10 @@ public struct Tensor: Sendable, CustomStringConvertible {
     /// An uninitialized tensor for a kernel to fill. Internal: every byte must be written before use.
     package static func uninitialized(_ dtype: DType, shape: [Int]) throws(ShapeError) -> Tensor {
         let byteCount = try ShapeArithmetic.allocatableByteCount(shape, dtype: dtype)
-        return Tensor(dtype: dtype, shape: shape, count: byteCount / dtype.byteSize,
-                      storage: TensorStorage(uninitializedByteCount: byteCount))
+        // During a planned session run the bytes come from the run's arena (see RunAllocator).
+        let storage = RunAllocator.current?.storage(byteCount: byteCount)
+            ?? TensorStorage(uninitializedByteCount: byteCount)
+        return Tensor(dtype: dtype, shape: shape, count: byteCount / dtype.byteSize, storage: storage)
     }
 
     /// Rank (number of dims).

@@ -137,10 +137,12 @@ package struct Conv: Operator {
             let work = max(1, outputVolume * kernelVolume)
             if DepthwiseKernels.applies3x3(planar) {
                 let scratchCount = DepthwiseKernels.scratchFloats(planar)
-                _ = try KernelScratch.checkedCount(rows: scratchCount, columns: 1, purpose: "depthwise padding")
-                context.parallelFor(batch * channels, minimumChunk: max(1, 32_768 / work)) { planes in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
-                    defer { scratch.deallocate() }
+                // One padded plane per thread, from the calling thread (the run's arena when planned).
+                let scratchBase = try KernelScratch.floats(rows: context.threads, columns: max(1, scratchCount),
+                                                           purpose: "depthwise padding")
+                defer { KernelScratch.release(scratchBase) }
+                context.parallelChunks(batch * channels, minimumChunk: max(1, 32_768 / work)) { chunk, planes in
+                    let scratch = scratchBase + chunk * max(1, scratchCount)
                     for plane in planes {
                         let channel = plane % channels
                         DepthwiseKernels.convolve3x3(x + plane * inputVolume, weights: w + channel * 9,
@@ -193,9 +195,9 @@ package struct Conv: Operator {
                 let u = try winogradWeights.values(count: positions * outputChannels * channels, compute: transform)
                 try u.withUnsafeBufferPointer { u in try convolve(u.baseAddress!) }
             } else {
-                let u = try KernelScratch.allocateFloats(rows: positions * outputChannels, columns: channels,
+                let u = try KernelScratch.floats(rows: positions * outputChannels, columns: channels,
                                                          purpose: "Winograd weights")
-                defer { u.deallocate() }
+                defer { KernelScratch.release(u) }
                 transform(u)
                 try convolve(u)
             }

@@ -157,8 +157,8 @@ package struct ConvTranspose: Operator {
         let channelsPerGroup = channels / groups
         let planeVolume = geometry.inputVolume, positions = geometry.outputVolume
         let columnRows = outputsPerGroup * geometry.kernelVolume
-        let columns = try KernelScratch.allocateFloats(rows: columnRows, columns: positions, purpose: "col2im")
-        defer { columns.deallocate() }
+        let columns = try KernelScratch.floats(rows: columnRows, columns: positions, purpose: "col2im")
+        defer { KernelScratch.release(columns) }
         try input.withUnsafePointer(as: Float.self) { x in
             try weights.withUnsafePointer(as: Float.self) { w in
                 try output.withUnsafeMutablePointer(as: Float.self) { y in

@@ -1,0 +1,172 @@
+import Dispatch
+import Kiln
+@testable import Kiln
+import KilnTestSupport
+import Synchronization
+import Testing
+
+/// The memory plan (arena per input-shape signature) must never change what a run computes: every
+/// planned run is compared with a run of the same model with planning off, and the plans themselves
+/// are checked for overlapping blocks.
+@Suite struct MemoryPlanTests {
+    static let fixtures = ["mlp", "cnn", "encoder", "zoo-bert-mini", "zoo-minilm-mini", "zoo-mlp-mini",
+                           "zoo-mobilenet-mini", "zoo-resnet-mini", "zoo-squeezenet-mini"]
+
+    /// Input shapes in the session's input order: the plan cache key.
+    private static func signature(_ session: InferenceSession, _ inputs: [String: Tensor]) -> [[Int]] {
+        session.inputs.map { inputs[$0.name]?.shape ?? [] }
+    }
+
+    private static func bytes(_ tensor: Tensor) -> [UInt8] {
+        tensor.withUnsafeBytes { Array($0) }
+    }
+
+    private static func expectSame(_ actual: [String: Tensor], _ expected: [String: Tensor], _ label: String) {
+        #expect(actual.keys.sorted() == expected.keys.sorted(), "\(label)")
+        for (name, reference) in expected {
+            guard let tensor = actual[name] else { continue }
+            #expect(tensor.shape == reference.shape, "\(label) \(name)")
+            #expect(bytes(tensor) == bytes(reference), "\(label) \(name) differs from the unplanned run")
+        }
+    }
+
+    @Test(arguments: fixtures)
+    func blocksLiveAtTheSameTimeNeverOverlap(_ name: String) throws {
+        let fixture = Fixture(name)
+        let session = try InferenceSession(model: fixture.model(), options: .init(threads: 1))
+        for (folder, _) in try fixture.cases() {
+            let inputs = try fixture.tensors(in: folder)
+            _ = try session.run(inputs)
+            let plan = try #require(session.memoryPlan(forInputShapes: Self.signature(session, inputs)))
+            let placements = plan.placements
+            #expect(!placements.isEmpty)
+            for (index, first) in placements.enumerated() {
+                #expect(first.offset % 64 == 0 && first.offset + first.byteCount <= plan.arenaByteCount)
+                for second in placements[(index + 1)...]
+                where first.firstStep <= second.lastStep && second.firstStep <= first.lastStep {
+                    let disjoint = first.offset + first.byteCount <= second.offset
+                        || second.offset + second.byteCount <= first.offset
+                    #expect(disjoint, "\(name) \(folder): \(first) overlaps \(second)")
+                }
+            }
+        }
+    }
+
+    @Test(arguments: fixtures)
+    func plannedRunsEqualUnplannedRunsAcrossSignatures(_ name: String) throws {
+        let fixture = Fixture(name)
+        let model = try fixture.model()
+        let planned = try InferenceSession(model: model, options: .init(threads: 1))
+        let unplanned = try InferenceSession(model: model, options: .init(threads: 1, memoryPlanning: false))
+        let cases = try fixture.cases().map { try fixture.tensors(in: $0.inputs) }
+        let references = try cases.map { try unplanned.run($0) }
+        // Three rounds over alternating signatures: record, then replay twice per signature.
+        for round in 0..<3 {
+            for (index, inputs) in cases.enumerated() {
+                Self.expectSame(try planned.run(inputs), references[index], "\(name) round \(round) case \(index)")
+            }
+        }
+        for inputs in cases {
+            // The arena went back to the pool: nothing outside the run kept a block.
+            #expect(planned.idleArenaCount(forInputShapes: Self.signature(planned, inputs)) == 1)
+        }
+    }
+
+    @Test func resultsStayValidAfterLaterRuns() throws {
+        let fixture = Fixture("encoder")
+        let session = try InferenceSession(model: fixture.model(), options: .init(threads: 1))
+        let cases = try fixture.cases().map { try fixture.tensors(in: $0.inputs) }
+        try #require(cases.count >= 2)
+        _ = try session.run(cases[0])
+        let kept = try session.run(cases[0])
+        let snapshot = kept.mapValues(Self.bytes)
+        for _ in 0..<3 {
+            _ = try session.run(cases[1])
+            _ = try session.run(cases[0])
+        }
+        #expect(kept.mapValues(Self.bytes) == snapshot)
+    }
+
+    @Test func concurrentPlannedRunsOnOneSession() throws {
+        let fixture = Fixture("encoder")
+        let model = try fixture.model()
+        let session = try InferenceSession(model: model, options: .init(threads: 1))
+        let unplanned = try InferenceSession(model: model, options: .init(threads: 1, memoryPlanning: false))
+        let cases = try fixture.cases().map { try fixture.tensors(in: $0.inputs) }
+        let references = try cases.map { try unplanned.run($0) }
+        let failures = Mutex<[String]>([])
+        for round in 0..<2 {
+            DispatchQueue.concurrentPerform(iterations: 16) { task in
+                let index = task % cases.count
+                do {
+                    let outputs = try session.run(cases[index])
+                    for (name, reference) in references[index]
+                    where outputs[name].map(Self.bytes) != Self.bytes(reference) {
+                        failures.withLock { $0.append("round \(round) task \(task): \(name) differs") }
+                    }
+                } catch {
+                    failures.withLock { $0.append("round \(round) task \(task): \(error)") }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        for inputs in cases {
+            let idle = session.idleArenaCount(forInputShapes: Self.signature(session, inputs))
+            #expect(idle >= 1 && idle <= InferenceSession.arenaPoolCapacity)
+        }
+    }
+
+    /// x -> Mul(x, x) -> opType -> output, with a second input for binary operators.
+    private static func chainSession(_ opType: String, binary: Bool, planning: Bool) throws -> InferenceSession {
+        var builder = GraphBuilder(name: opType)
+        let x = builder.input("x", .float32, ["n", 17])
+        let y = builder.input("y", .float32, ["n", 17])
+        let square = builder.node("Mul", [x, x])
+        let result = builder.node(opType, binary ? [square, y] : [square])
+        builder.output(builder.node("Neg", [result]), as: "output")
+        return try InferenceSession(model: Model(graph: builder.build()),
+                                    options: .init(threads: 1, memoryPlanning: planning))
+    }
+
+    private static func floats(_ shape: [Int], seed: Int) throws -> Tensor {
+        let count = shape.reduce(1, *)
+        return try Tensor(shape: shape, scalars: (0..<count).map { Float(($0 * 7 + seed) % 23) / 8 + 0.25 })
+    }
+
+    @Test(arguments: ["Relu", "Sigmoid", "Tanh", "Exp", "Erf", "Sqrt", "Log", "Neg", "Abs", "Gelu", "LeakyRelu",
+                      "HardSigmoid", "HardSwish", "Softplus", "Elu", "Selu", "Mish", "Reciprocal",
+                      "Add", "Sub", "Mul", "Div"])
+    func elementwiseOperatorsGiveTheSameResultInPlace(_ opType: String) throws {
+        let binary = ["Add", "Sub", "Mul", "Div"].contains(opType)
+        let planned = try Self.chainSession(opType, binary: binary, planning: true)
+        let unplanned = try Self.chainSession(opType, binary: binary, planning: false)
+        for rows in [1, 3, 33] {
+            let inputs = ["x": try Self.floats([rows, 17], seed: rows), "y": try Self.floats([rows, 17], seed: 5)]
+            let reference = try unplanned.run(inputs)
+            for _ in 0..<3 { Self.expectSame(try planned.run(inputs), reference, "\(opType) rows \(rows)") }
+            let plan = try #require(planned.memoryPlan(forInputShapes: [[rows, 17], [rows, 17]]))
+            // Mul's output dies at opType, which writes over it when it is a cheap elementwise operator
+            // (transcendental ones are left out: their vectorized loop needs distinct buffers); Neg's
+            // output is the graph output and stays on the heap.
+            let inPlace = ["Relu", "Neg", "Abs", "Add", "Sub", "Mul", "Div"].contains(opType)
+            #expect(plan.inPlaceCount == (inPlace ? 1 : 0), "\(opType): \(plan.inPlaceCount) in-place steps")
+        }
+    }
+
+    @Test func leastRecentlyUsedSignaturesAreEvicted() throws {
+        let session = try Self.chainSession("Relu", binary: false, planning: true)
+        let capacity = InferenceSession.memoryPlanCapacity
+        for rows in 1...(capacity + 3) {
+            let inputs = ["x": try Self.floats([rows, 17], seed: 1), "y": try Self.floats([rows, 17], seed: 2)]
+            _ = try session.run(inputs)
+        }
+        let expected = ((4...(capacity + 3))).map { [[$0, 17], [$0, 17]] }
+        #expect(session.memoryPlanSignatures == expected)
+        // Using the oldest makes it the newest; the next new signature evicts the second oldest.
+        _ = try session.run(["x": try Self.floats([4, 17], seed: 1), "y": try Self.floats([4, 17], seed: 2)])
+        _ = try session.run(["x": try Self.floats([99, 17], seed: 1), "y": try Self.floats([99, 17], seed: 2)])
+        #expect(session.memoryPlanSignatures.count == capacity)
+        #expect(session.memoryPlanSignatures.first == [[6, 17], [6, 17]])
+        #expect(session.memoryPlanSignatures.suffix(2) == [[[4, 17], [4, 17]], [[99, 17], [99, 17]]])
+    }
+}
