@@ -46,4 +46,17 @@ import Testing
         let minilm = try optimizedCounts("zoo-minilm-mini")
         #expect(minilm.ops["Gelu"] == 2 && minilm.ops["Erf"] == nil)
     }
+
+    /// The PyTorch exports of BERT and all-MiniLM (symbolic batch and sequence), imported from ONNX:
+    /// the attention fusion fires once per layer, leaving only the merge of the heads as a Transpose,
+    /// and the outputs still match ONNX Runtime's (checked for every fixture above).
+    @Test(arguments: ["zoo-bert-mini", "zoo-minilm-mini"])
+    func attentionFusesEveryLayer(name: String) throws {
+        var (graph, _) = try ONNXImporter.importModel(contentsOf: Fixture(name).directory.appending(path: "model.onnx"))
+        #expect(graph.operatorCounts["Softmax"] == 2)
+        try PassPipeline.default.run(&graph)
+        #expect(graph.operatorCounts["KilnAttention"] == 2)
+        #expect(graph.operatorCounts["Softmax"] == nil)
+        #expect(graph.operatorCounts["Transpose"] == 2)
+    }
 }
