@@ -90,6 +90,29 @@ import Testing
         }
     }
 
+    // Stride 2 along the last axis splits each row into even and odd positions first; every width up
+    // to 33 covers the split's odd tail, both parities of the left padding, and ceil-mode windows
+    // that run past the end (SqueezeNet's MaxPools are 3x3 stride 2 with ceil_mode).
+    @Test(arguments: Array(1...33))
+    func matchesReferenceWithStrideTwoAcrossWidths(width: Int) throws {
+        let cases = [
+            Case(spatial: [7, width], kernel: [3, 3], strides: [2, 2], ceilMode: true),
+            Case(spatial: [6, width], kernel: [3, 3], strides: [2, 2]),
+            Case(spatial: [5, width], kernel: [2, 2], strides: [2, 2], ceilMode: true),
+            Case(spatial: [4, width], kernel: [2, 2], strides: [2, 2]),
+            Case(spatial: [5, width], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+            Case(spatial: [5, width], kernel: [3, 3], strides: [2, 2], pads: [0, 1, 1, 2], ceilMode: true),
+            Case(spatial: [width], kernel: [4], strides: [2], dilations: [2], pads: [3, 2], ceilMode: true),
+        ]
+        for (index, test) in cases.enumerated() {
+            let padded = width + (test.pads.map { $0[test.kernel.count - 1] + $0[2 * test.kernel.count - 1] } ?? 0)
+            let extent = (test.kernel.last! - 1) * (test.dilations?.last ?? 1) + 1
+            guard padded >= extent else { continue }
+            try Self.check(test, mode: .maximum, seed: UInt64(width * 10 + index))
+            try Self.check(test, mode: .average(countIncludePad: index % 2 == 0), seed: UInt64(width * 10 + index))
+        }
+    }
+
     // Small examples worked out by hand (and matching the ONNX backend tests' *_ceil cases).
     static let ramp = T.tensor([1, 1, 4, 4], (1...16).map(Float.init))
 

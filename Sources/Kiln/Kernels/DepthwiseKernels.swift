@@ -1,9 +1,9 @@
 /// A single-pass depthwise 3x3 kernel (stride 1 or 2, dilation 1, any padding) for one channel
 /// plane, with bias and activation fused.
 ///
-/// The plane is first copied into a zero-padded scratch plane (for stride 2 split into its even and
-/// odd columns), so every output row is one loop over contiguous memory with 9 multiply-adds per
-/// output and no bounds tests; it vectorizes at the baseline SSE2 build. The general
+/// The plane is first copied into a zero-padded scratch plane (for stride 2 split, straight from the
+/// input, into its even and odd columns), so every output row is one loop over contiguous memory
+/// with 9 multiply-adds per output and no bounds tests; it vectorizes at the baseline SSE2 build. The general
 /// ``ConvolutionKernels/depthwise2D(_:weights:bias:geometry:output:)`` instead makes one pass over
 /// each output row per tap, and its stride-2 loads do not vectorize.
 package enum DepthwiseKernels {
@@ -43,23 +43,37 @@ package enum DepthwiseKernels {
         let evenCount = outputWidth + 1
         let rowPitch = stride == 1 ? paddedWidth : paddedWidth + 1
 
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: paddedWidth) { lineBuffer in
-            let line = lineBuffer.baseAddress!
-            for row in 0..<paddedHeight {
-                let destination = scratch + row * rowPitch
-                let target = stride == 1 ? destination : line
-                let y = row - padTop
-                if y < 0 || y >= inputHeight || copied == 0 {
-                    target.update(repeating: 0, count: paddedWidth)
-                } else {
-                    target.update(repeating: 0, count: firstColumn)
-                    (target + firstColumn).update(from: input + y * inputWidth + (firstColumn - padLeft), count: copied)
-                    (target + lastColumn).update(repeating: 0, count: paddedWidth - lastColumn)
+        for row in 0..<paddedHeight {
+            let destination = scratch + row * rowPitch
+            let y = row - padTop
+            if y < 0 || y >= inputHeight || copied == 0 {
+                destination.update(repeating: 0, count: paddedWidth)
+            } else if stride == 1 {
+                destination.update(repeating: 0, count: firstColumn)
+                (destination + firstColumn).update(from: input + y * inputWidth + (firstColumn - padLeft), count: copied)
+                (destination + lastColumn).update(repeating: 0, count: paddedWidth - lastColumn)
+            } else {
+                // Split straight from the input, one (even, odd) pair per step so the loads form a
+                // single interleaved group the vectorizer turns into wide loads and shuffles; only
+                // the pairs that straddle the padding take the bounds-tested path.
+                let odd = destination + evenCount
+                let source = input + y * inputWidth - padLeft
+                func padded(_ column: Int) -> Float {
+                    column >= firstColumn && column < lastColumn ? source[column] : 0
                 }
-                if stride != 1 {
-                    let odd = destination + evenCount
-                    for column in 0..<evenCount { destination[column] = line[2 * column] }
-                    for column in 0..<outputWidth { odd[column] = line[2 * column + 1] }
+                let firstPair = min((firstColumn + 1) / 2, evenCount)
+                let endPair = max(firstPair, lastColumn / 2)
+                for pair in 0..<firstPair {
+                    destination[pair] = padded(2 * pair)
+                    odd[pair] = padded(2 * pair + 1)
+                }
+                for pair in firstPair..<endPair {
+                    destination[pair] = source[2 * pair]
+                    odd[pair] = source[2 * pair + 1]
+                }
+                for pair in endPair..<evenCount {
+                    destination[pair] = padded(2 * pair)
+                    if pair < outputWidth { odd[pair] = padded(2 * pair + 1) }
                 }
             }
         }

@@ -57,6 +57,13 @@ package enum PoolingKernels {
         guard outer > 0, inner > 0, outputLength > 0 else { return }
         let isMaximum = mode == .maximum
 
+        // A stride-2 pass along the last axis reads every other input; gathering those loads does
+        // not vectorize at baseline SSE2, so each input row is split once into its even and odd
+        // positions and every tap then reads one of the halves contiguously.
+        let splitsRows = inner == 1 && stride == 2
+        let evenCount = (inputLength + 1) / 2, pairCount = inputLength / 2
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: splitsRows ? inputLength + 1 : 1) { halvesBuffer in
+        let even = halvesBuffer.baseAddress!, odd = even + evenCount
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * kernel) { ranges in
             for tap in 0..<kernel {
                 let valid = geometry.validOutputRange(axis: axis, tap: tap)
@@ -67,10 +74,30 @@ package enum PoolingKernels {
                 let input = source + block * inputLength * inner
                 let output = destination + block * outputLength * inner
                 output.update(repeating: isMaximum ? -.infinity : 0, count: outputLength * inner)
+                if splitsRows {
+                    for pair in 0..<pairCount {
+                        even[pair] = input[2 * pair]
+                        odd[pair] = input[2 * pair + 1]
+                    }
+                    if evenCount > pairCount { even[pairCount] = input[inputLength - 1] }
+                }
                 for tap in 0..<kernel {
                     let lower = ranges[2 * tap], upper = ranges[2 * tap + 1]
-                    let tapInput = input + (tap * dilation - padBegin) * inner
-                    if inner == 1 {
+                    let offset = tap * dilation - padBegin
+                    let tapInput = input + offset * inner
+                    if splitsRows {
+                        // Input position 2 * position + offset is in the even half when `offset` is
+                        // even and the odd half otherwise, at position + floor(offset / 2).
+                        let half = UnsafePointer((offset & 1 == 0 ? even : odd) + (offset >> 1))
+                        if isMaximum {
+                            for position in lower..<upper {
+                                let value = half[position]
+                                output[position] = value > output[position] ? value : output[position]
+                            }
+                        } else {
+                            for position in lower..<upper { output[position] += half[position] }
+                        }
+                    } else if inner == 1 {
                         if isMaximum {
                             for position in lower..<upper {
                                 let value = tapInput[position * stride]
@@ -95,6 +122,7 @@ package enum PoolingKernels {
                     }
                 }
             }
+        }
         }
         guard case .average(let countIncludePad) = mode else { return }
         let paddedLower = countIncludePad ? -padBegin : 0
