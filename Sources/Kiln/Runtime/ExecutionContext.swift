@@ -1,4 +1,3 @@
-import Dispatch
 
 /// What a kernel may use while it runs: the intra-op parallelism of the session.
 ///
@@ -27,16 +26,10 @@ package final class ExecutionContext: Sendable {
             body(0, 0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            // The chunks are disjoint and concurrentPerform returns only when all are done, so sharing
-            // the non-Sendable closure across its workers is sound.
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-                let start = count * chunk / chunks
-                let end = count * (chunk + 1) / chunks
-                shared.value(chunk, start..<end)
-            }
-        }
+        func split(_ chunk: Int) { body(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks)) }
+        if IntraOpPool.shared.run(chunks: chunks, { split($0) }) { return }
+        // The pool is busy (another run's region, or a region inside a region): do it here.
+        for chunk in 0..<chunks { split(chunk) }
     }
 }
 
