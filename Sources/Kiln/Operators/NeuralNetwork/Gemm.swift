@@ -82,7 +82,8 @@ package struct Gemm: Operator {
                     }
                     try MatrixMultiplication.multiply(
                         transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                        a: left, lda: a.shape[1], b: right, ldb: b.shape[1], beta: useBias ? 1 : 0, c: y, ldc: n)
+                        a: left, lda: a.shape[1], b: right, ldb: b.shape[1], beta: useBias ? 1 : 0, c: y, ldc: n,
+                        context: context)
                     if let activation {
                         context.parallelFor(m * n, minimumChunk: 16_384) { range in
                             activation.apply(y + range.lowerBound, count: range.count)

@@ -62,7 +62,8 @@ package struct MatMul: Operator {
                         // B is one matrix: fold A's batch dims into its rows.
                         let rows = leftBatch.reduce(1, *) * m
                         try MatrixMultiplication.multiply(transposeA: false, transposeB: false, m: rows, n: n, k: k, alpha: 1,
-                                                          a: x, lda: k, b: w, ldb: n, beta: 0, c: y, ldc: n)
+                                                          a: x, lda: k, b: w, ldb: n, beta: 0, c: y, ldc: n,
+                                                          context: context)
                         return
                     }
                     let leftStrides = MatMul.broadcastStrides(leftBatch, to: batch, matrixSize: m * k)
