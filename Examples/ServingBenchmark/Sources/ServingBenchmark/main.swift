@@ -70,28 +70,33 @@ for threads in [1, 2] {
 _ = try InferenceSession(model: Model(contentsOf: fixture), options: .init(threads: 1))  // OpenBLAS back to 1 thread
 
 // Direct and served calls alternate, so both see the same machine load.
-for (name, directRunLimit) in [("direct runs allowed (default)", Duration?.some(.microseconds(500))), ("every request through the worker threads", nil)] {
-    let (store, root) = try makeStore(ModelConfiguration(instances: 1, threadsPerInstance: 1))
-    let server = ModelServer(store: store, configuration: .init(pollInterval: nil, directRunLimit: directRunLimit), logger: quiet)
-    await server.reload()
-    for _ in 0..<2_000 { _ = try await server.predict(model: "mlp", inputs: ["x": x]) }
-    var served: [Double] = []
-    var alongside: [Double] = []
-    served.reserveCapacity(iterations)
-    for _ in 0..<iterations {
-        var started = ContinuousClock.now
-        _ = try session.run(["x": x])
-        alongside.append(microseconds(ContinuousClock.now - started))
-        started = ContinuousClock.now
-        _ = try await server.predict(model: "mlp", inputs: ["x": x])
-        served.append(microseconds(ContinuousClock.now - started))
+// Both run in a detached task, off the main actor, as a server's request handlers do: awaiting from
+// top-level code would add two thread hops (main actor -> global executor -> main actor) per call.
+try await Task.detached {
+    for (name, directRunLimit) in [("direct runs allowed (default)", Duration?.some(.microseconds(500))), ("every request through the worker threads", nil)] {
+        let (store, root) = try makeStore(ModelConfiguration(instances: 1, threadsPerInstance: 1))
+        let server = ModelServer(store: store, configuration: .init(pollInterval: nil, directRunLimit: directRunLimit), logger: quiet)
+        await server.reload()
+        for _ in 0..<2_000 { _ = try await server.predict(model: "mlp", inputs: ["x": x]) }
+        var served: [Double] = []
+        var alongside: [Double] = []
+        served.reserveCapacity(iterations)
+        for _ in 0..<iterations {
+            var started = ContinuousClock.now
+            _ = try session.run(["x": x])
+            alongside.append(microseconds(ContinuousClock.now - started))
+            started = ContinuousClock.now
+            _ = try await server.predict(model: "mlp", inputs: ["x": x])
+            served.append(microseconds(ContinuousClock.now - started))
+        }
+        let directP50 = describe("InferenceSession.run, b1, alternating", alongside)
+        let servedP50 = describe("ModelServer.predict, b1, \(name)", served)
+        print(String(format: "  serving overhead at p50: %.1f us", servedP50 - directP50))
+        await server.shutdown()
+        try? FileManager.default.removeItem(at: root)
     }
-    let directP50 = describe("InferenceSession.run, b1, alternating", alongside)
-    let servedP50 = describe("ModelServer.predict, b1, \(name)", served)
-    print(String(format: "  serving overhead at p50: %.1f us", servedP50 - directP50))
-    await server.shutdown()
-    try? FileManager.default.removeItem(at: root)
-}
+}.value
+
 if CommandLine.arguments.contains("--overhead-only") { exit(0) }
 
 // 2. Throughput at 64 concurrent callers, batching on vs off.
