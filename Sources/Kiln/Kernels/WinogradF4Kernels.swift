@@ -63,8 +63,6 @@ package enum WinogradF4Kernels {
         let plane = channels * tiles
         let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
         let paddedWidth = 4 * tileColumns + 2
-        let firstColumn = max(0, padLeft), lastColumn = min(paddedWidth, inputWidth + padLeft)
-        let copied = max(0, lastColumn - firstColumn)
 
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * paddedWidth) { buffer in
             let rows = buffer.baseAddress!, transformed = rows + 6 * paddedWidth
@@ -73,18 +71,9 @@ package enum WinogradF4Kernels {
                     let source = input + (image * channels + channel) * inputHeight * inputWidth
                     let destination = v + channel * tiles + image * tilesPerImage
                     for tileRow in 0..<tileRows {
-                        for row in 0..<6 {
-                            let line = rows + row * paddedWidth
-                            let y = 4 * tileRow - padTop + row
-                            if y < 0 || y >= inputHeight || copied == 0 {
-                                line.update(repeating: 0, count: paddedWidth)
-                                continue
-                            }
-                            line.update(repeating: 0, count: firstColumn)
-                            (line + firstColumn).update(from: source + y * inputWidth + (firstColumn - padLeft),
-                                                        count: copied)
-                            (line + lastColumn).update(repeating: 0, count: paddedWidth - lastColumn)
-                        }
+                        WinogradKernels.loadPaddedRows(source, firstRow: 4 * tileRow - padTop, count: 6,
+                                                       inputHeight: inputHeight, inputWidth: inputWidth, padLeft: padLeft,
+                                                       paddedWidth: paddedWidth, into: rows)
                         // Bᵀ d, across the width.
                         let d0 = rows, d1 = d0 + paddedWidth, d2 = d1 + paddedWidth
                         let d3 = d2 + paddedWidth, d4 = d3 + paddedWidth, d5 = d4 + paddedWidth

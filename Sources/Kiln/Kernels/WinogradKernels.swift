@@ -51,6 +51,29 @@ package enum WinogradKernels {
         }
     }
 
+    /// Copies input rows `firstRow ..< firstRow + count` of one channel plane into `count` buffers of
+    /// `paddedWidth` floats each, shifted right by `padLeft`; rows and columns outside the image are 0.
+    /// Shared by the F(2x2) and F(4x4) input transforms, which read 4 and 6 rows per tile row.
+    @inline(__always)
+    package static func loadPaddedRows(_ source: UnsafePointer<Float>, firstRow: Int, count: Int,
+                                       inputHeight: Int, inputWidth: Int, padLeft: Int, paddedWidth: Int,
+                                       into rows: UnsafeMutablePointer<Float>) {
+        // The input columns a padded row takes from the image, and where they land in it.
+        let firstColumn = max(0, padLeft), lastColumn = min(paddedWidth, inputWidth + padLeft)
+        let copied = max(0, lastColumn - firstColumn)
+        for row in 0..<count {
+            let line = rows + row * paddedWidth
+            let y = firstRow + row
+            if y < 0 || y >= inputHeight || copied == 0 {
+                line.update(repeating: 0, count: paddedWidth)
+                continue
+            }
+            line.update(repeating: 0, count: firstColumn)
+            (line + firstColumn).update(from: source + y * inputWidth + (firstColumn - padLeft), count: copied)
+            (line + lastColumn).update(repeating: 0, count: paddedWidth - lastColumn)
+        }
+    }
+
     /// Transforms the input tiles of `channelRange` to `V`, `[16, channels, tiles]`; positions outside
     /// the input (padding, and the overhang of the last tile row and column) read as 0.
     ///
@@ -68,9 +91,6 @@ package enum WinogradKernels {
         let plane = channels * tiles
         let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
         let paddedWidth = 2 * tileColumns + 2
-        // The input columns a padded row takes from the image, and where they land in it.
-        let firstColumn = max(0, padLeft), lastColumn = min(paddedWidth, inputWidth + padLeft)
-        let copied = max(0, lastColumn - firstColumn)
 
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * paddedWidth) { buffer in
             let rows = buffer.baseAddress!, transformed = rows + 4 * paddedWidth
@@ -79,18 +99,9 @@ package enum WinogradKernels {
                     let source = input + (image * channels + channel) * inputHeight * inputWidth
                     let destination = v + channel * tiles + image * tilesPerImage
                     for tileRow in 0..<tileRows {
-                        for row in 0..<4 {
-                            let line = rows + row * paddedWidth
-                            let y = 2 * tileRow - padTop + row
-                            if y < 0 || y >= inputHeight || copied == 0 {
-                                line.update(repeating: 0, count: paddedWidth)
-                                continue
-                            }
-                            line.update(repeating: 0, count: firstColumn)
-                            (line + firstColumn).update(from: source + y * inputWidth + (firstColumn - padLeft),
-                                                        count: copied)
-                            (line + lastColumn).update(repeating: 0, count: paddedWidth - lastColumn)
-                        }
+                        WinogradKernels.loadPaddedRows(source, firstRow: 2 * tileRow - padTop, count: 4,
+                                                       inputHeight: inputHeight, inputWidth: inputWidth, padLeft: padLeft,
+                                                       paddedWidth: paddedWidth, into: rows)
                         // Bᵀ d with Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]].
                         let d0 = rows, d1 = rows + paddedWidth, d2 = rows + 2 * paddedWidth, d3 = rows + 3 * paddedWidth
                         let t0 = transformed, t1 = t0 + paddedWidth, t2 = t1 + paddedWidth, t3 = t2 + paddedWidth
