@@ -11,11 +11,12 @@ import Foundation
 /// MobileNetV2). With one pool nothing spins between operators.
 ///
 /// How the work splits, per image and group:
-/// - many output positions (`positions >= threads * minimumTileWidth`): tiles of output positions,
+/// - otherwise, with many output positions (`positions >= threads * minimumTileWidth`): tiles of output positions,
 ///   each thread lowering only its tile to a private column buffer sized to stay in L2 (`K x tile`),
 ///   then multiplying it, adding bias and the activation while the tile is in cache;
-/// - few output positions (7x7, 14x14 at the end of a ResNet): im2col once (rows split across
-///   threads), then the output channels split across threads.
+/// - many output channels (``minimumChannelsPerThread`` per thread) or few output positions (7x7 at
+///   the end of a ResNet): im2col once (rows split across threads), then the output channels split
+///   across threads.
 package enum ConvolutionGEMM {
     /// Tiles hold at most this many column floats (256 KiB: a quarter of the 1 MiB L2, leaving room
     /// for OpenBLAS's packed panels).
@@ -24,20 +25,33 @@ package enum ConvolutionGEMM {
     /// Narrower tiles make `sgemm` inefficient: below this, split output channels instead.
     /// `KILN_CONV_MIN_TILE` overrides it (for measuring).
     package static let minimumTileWidth = environmentInteger("KILN_CONV_MIN_TILE") ?? 64
+    /// With at least this many output channels per thread, splitting the channels beats splitting
+    /// the positions: each thread's sgemm keeps every position and half the weights, and OpenBLAS
+    /// runs [256+ x K] x [K x N] blocks near its peak, where halving N (a 14x14 or 28x28 layer split
+    /// in two) drops it by a quarter to a half (measured with single-threaded OpenBLAS 0.3.21 on
+    /// this machine: 512x784x256 scaled 1.86x split by channels against 1.37x by positions,
+    /// 2048x49x512 1.86x against 0.89x; with 128 channels per thread, positions won).
+    /// `KILN_CONV_SPLIT_CHANNELS` overrides it (for measuring).
+    package static let minimumChannelsPerThread = environmentInteger("KILN_CONV_SPLIT_CHANNELS") ?? 256
+    /// The channel split lowers the whole image at once; above this many column floats (16 MiB) it
+    /// falls back to position tiles, which keep the lowering in L2.
+    private static let maximumWholeLoweringFloats = 4 << 20
 
     private static func environmentInteger(_ name: String) -> Int? {
         guard let text = getenv(name) else { return nil }
         return Int(String(cString: text)).flatMap { $0 > 0 ? $0 : nil }
     }
 
-    /// The whole convolution (not depthwise, not Winograd): `y = activation(conv(x, w) + b)`.
+    /// The whole convolution (not depthwise, not Winograd): `y = activation(conv(x, w) + b + residual)`.
     /// - Parameters:
     ///   - x: `[batch, channels, inputSize...]`; w: `[outputChannels, channels / groups, kernel...]`.
+    ///   - residual: Added to the output before the activation, in the output's layout (may be nil).
     ///   - tileWidth: Overrides the tile width (tests use it to force many small tiles).
     package static func convolve(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
                                  _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, outputChannels: Int,
-                                 groups: Int, geometry: SlidingWindowGeometry, activation: FusedActivation?,
-                                 context: ExecutionContext, tileWidth: Int? = nil) throws {
+                                 groups: Int, geometry: SlidingWindowGeometry, residual: UnsafePointer<Float>? = nil,
+                                 activation: FusedActivation?, context: ExecutionContext,
+                                 tileWidth: Int? = nil) throws {
         let inputVolume = geometry.inputVolume, outputVolume = geometry.outputVolume
         let channelsPerGroup = channels / groups, outputsPerGroup = outputChannels / groups
         let depth = channelsPerGroup * geometry.kernelVolume
@@ -56,7 +70,10 @@ package enum ConvolutionGEMM {
             let perThread = (outputVolume + threads - 1) / threads
             width = pointwise ? perThread : min(fitting, perThread)
         }
-        let tileByPositions = rankTwoOrPointwise(geometry)
+        let splitChannels = tileWidth == nil && threads > 1
+            && outputsPerGroup >= threads * minimumChannelsPerThread
+            && (pointwise || depth * outputVolume <= maximumWholeLoweringFloats)
+        let tileByPositions = rankTwoOrPointwise(geometry) && !splitChannels
             && (tileWidth != nil || outputVolume >= threads * minimumTileWidth)
         if !pointwise {
             // The same limit whether or not the lowering is tiled, checked on the calling thread so a
@@ -81,6 +98,7 @@ package enum ConvolutionGEMM {
                     let groupOutput = y + (image * outputChannels + group * outputsPerGroup) * outputVolume
                     let groupWeights = w + group * outputsPerGroup * depth
                     let groupBias = b.map { $0 + group * outputsPerGroup }
+                    let groupResidual = residual.map { $0 + (image * outputChannels + group * outputsPerGroup) * outputVolume }
                     if tileByPositions {
                         let tiles = (outputVolume + width - 1) / width
                         context.parallelChunks(tiles) { chunk, tileRange in
@@ -97,8 +115,8 @@ package enum ConvolutionGEMM {
                                     right = groupInput + start
                                     ldb = outputVolume
                                 }
-                                multiplyBlock(groupWeights, right, ldb: ldb, groupBias, groupOutput + start,
-                                              ldc: outputVolume, rows: 0..<outputsPerGroup, columns: end - start,
+                                multiplyBlock(groupWeights, right, ldb: ldb, groupBias, groupResidual.map { $0 + start },
+                                              groupOutput + start, ldc: outputVolume, rows: 0..<outputsPerGroup, columns: end - start,
                                               depth: depth, activation: activation)
                             }
                         }
@@ -114,7 +132,7 @@ package enum ConvolutionGEMM {
                         }
                         // Output channels in chunks of at least 16 rows (sgemm's register blocking).
                         context.parallelFor(outputsPerGroup, minimumChunk: 16) { rows in
-                            multiplyBlock(groupWeights, right, ldb: outputVolume, groupBias, groupOutput,
+                            multiplyBlock(groupWeights, right, ldb: outputVolume, groupBias, groupResidual, groupOutput,
                                           ldc: outputVolume, rows: rows, columns: outputVolume, depth: depth,
                                           activation: activation)
                         }
@@ -128,20 +146,30 @@ package enum ConvolutionGEMM {
         geometry.rank == 2 || geometry.isPointwise
     }
 
-    /// `c[rows, 0..<columns] = activation(a[rows, :] * right + bias[rows])`, one single-threaded sgemm.
+    /// `c[rows, 0..<columns] = activation(a[rows, :] * right + bias[rows] + residual[rows, :])`, one
+    /// single-threaded sgemm that starts from the bias and residual (`beta = 1`), so adding them costs
+    /// one pass over a block that sgemm then finds in cache.
     private static func multiplyBlock(_ a: UnsafePointer<Float>, _ right: UnsafePointer<Float>, ldb: Int,
-                                      _ bias: UnsafePointer<Float>?, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+                                      _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
+                                      _ c: UnsafeMutablePointer<Float>, ldc: Int,
                                       rows: Range<Int>, columns: Int, depth: Int, activation: FusedActivation?) {
         guard !rows.isEmpty, columns > 0 else { return }
-        if let bias {
+        if let residual {
+            for row in rows {
+                let destination = c + row * ldc, source = residual + row * ldc
+                let offset = bias?[row] ?? 0
+                for column in 0..<columns { destination[column] = source[column] + offset }
+            }
+        } else if let bias {
             for row in rows { (c + row * ldc).update(repeating: bias[row], count: columns) }
         }
+        let accumulates = bias != nil || residual != nil
         if depth > 0 {
             // Sizes were range-checked by the caller.
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(columns), Int32(depth), 1,
-                        a + rows.lowerBound * depth, Int32(depth), right, Int32(max(1, ldb)), bias == nil ? 0 : 1,
+                        a + rows.lowerBound * depth, Int32(depth), right, Int32(max(1, ldb)), accumulates ? 1 : 0,
                         c + rows.lowerBound * ldc, Int32(ldc))
-        } else if bias == nil {
+        } else if !accumulates {
             for row in rows { (c + row * ldc).update(repeating: 0, count: columns) }
         }
         if let activation {

@@ -32,6 +32,7 @@ public struct PassPipeline: Sendable {
         FuseGeluPass(),
         FuseAttentionPass(),
         MatMulAddToGemmPass(),
+        FuseResidualAddPass(),
         FuseActivationPass(),
         DeadNodeEliminationPass(),
     ])

@@ -17,9 +17,13 @@ package struct Conv: Operator {
     private var winogradWeights: TransformedWeightsCache?
     /// Applied to each block of output right after it is computed (convert-time fusion).
     package let activation: FusedActivation?
+    /// Whether a fourth input `Z` (the output's shape) is added before the activation (convert-time
+    /// fusion of a residual `Add`, see ``FuseResidualAddPass``).
+    package let addsResidual: Bool
 
     package init(node: Node, opset: Int) throws {
-        try node.expectArity(inputs: 2...3)
+        addsResidual = try node.int(FuseResidualAddPass.attributeName, default: 0) != 0
+        try node.expectArity(inputs: addsResidual ? 4...4 : 2...3)
         window = try SlidingWindowAttributes(node: node)
         activation = try FusedActivation(node: node)
         groups = try node.int("group", default: 1)
@@ -88,7 +92,16 @@ package struct Conv: Operator {
         } else {
             spatial = inputShape[2...].map { _ in symbols.fresh() }
         }
-        return [TensorType(.float32, [inputShape[0], weightShape[0]] + spatial)]
+        let outputShape = [inputShape[0], weightShape[0]] + spatial
+        if addsResidual {
+            let residual = try ShapeInference.requireType(inputs, 3)
+            guard residual.dtype == .float32 else { throw OperatorError("Conv supports float32, residual Z is \(residual.dtype)") }
+            if let shape = residual.shape, shape.count != outputShape.count
+                || zip(shape, outputShape).contains(where: { $0.value != nil && $1.value != nil && $0 != $1 }) {
+                throw OperatorError("residual Z has shape \(shape.map(\.description)), the output has \(outputShape.map(\.description))")
+            }
+        }
+        return [TensorType(.float32, outputShape)]
     }
 
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
@@ -102,20 +115,24 @@ package struct Conv: Operator {
         else { throw OperatorError("kernel shape is unknown") }
         let geometry = try window.forwardGeometry(inputSize: Array(input.shape[2...]), kernel: kernel, ceilMode: false)
         let batch = input.shape[0], channels = input.shape[1], outputChannels = weights.shape[0]
-        let output = try Tensor.uninitialized(.float32, shape: [batch, outputChannels] + geometry.outputSize)
+        let outputShape = [batch, outputChannels] + geometry.outputSize
+        let residual = addsResidual ? inputs[3] : nil
+        if addsResidual {
+            guard let residual, residual.dtype == .float32, residual.shape == outputShape else {
+                throw OperatorError("residual Z must be float32 of the output's shape \(outputShape), got \(inputs[3].map { "\($0.dtype) \($0.shape)" } ?? "nothing")")
+            }
+        }
+        let output = try Tensor.uninitialized(.float32, shape: outputShape)
         guard output.count > 0 else { return [output] }
 
         try input.withUnsafePointer(as: Float.self) { x in
             try weights.withUnsafePointer(as: Float.self) { w in
                 try output.withUnsafeMutablePointer(as: Float.self) { y in
-                    if let bias {
-                        try bias.withUnsafePointer(as: Float.self) { b in
-                            try compute(x, w, b, y, batch: batch, channels: channels, outputChannels: outputChannels,
+                    try Self.withOptionalPointer(bias) { b in
+                        try Self.withOptionalPointer(residual) { z in
+                            try compute(x, w, b, z, y, batch: batch, channels: channels, outputChannels: outputChannels,
                                         geometry: geometry, context: context)
                         }
-                    } else {
-                        try compute(x, w, nil, y, batch: batch, channels: channels, outputChannels: outputChannels,
-                                    geometry: geometry, context: context)
                     }
                 }
             }
@@ -123,9 +140,35 @@ package struct Conv: Operator {
         return [output]
     }
 
+    private static func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) throws -> R) throws -> R {
+        guard let tensor else { return try body(nil) }
+        return try tensor.withUnsafePointer(as: Float.self) { try body($0) }
+    }
+
+    /// Runs the kernel that fits, then, for kernels that cannot take the residual themselves, adds it
+    /// and applies the activation in one pass over the output.
     private func compute(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
-                         _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int, outputChannels: Int,
-                         geometry: SlidingWindowGeometry, context: ExecutionContext) throws {
+                         _ z: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
+                         outputChannels: Int, geometry: SlidingWindowGeometry, context: ExecutionContext) throws {
+        let handledResidual = try computeKernel(x, w, b, z, y, batch: batch, channels: channels,
+                                                outputChannels: outputChannels, geometry: geometry,
+                                                activation: activation, context: context)
+        guard let z, !handledResidual else { return }
+        let count = batch * outputChannels * geometry.outputVolume
+        context.parallelFor(count, minimumChunk: 16_384) { range in
+            let block = y + range.lowerBound, residual = z + range.lowerBound
+            for index in 0..<range.count { block[index] += residual[index] }
+            activation?.apply(block, count: range.count)
+        }
+    }
+
+    /// Returns whether the kernel added `z` (and applied the activation) itself.
+    private func computeKernel(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
+                               _ z: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
+                               outputChannels: Int, geometry: SlidingWindowGeometry, activation: FusedActivation?,
+                               context: ExecutionContext) throws -> Bool {
+        // Kernels without residual support leave the activation to the pass after them.
+        let unfusedActivation = z == nil ? activation : nil
         let inputVolume = geometry.inputVolume, outputVolume = geometry.outputVolume
         let kernelVolume = geometry.kernelVolume
 
@@ -146,11 +189,11 @@ package struct Conv: Operator {
                     for plane in planes {
                         let channel = plane % channels
                         DepthwiseKernels.convolve3x3(x + plane * inputVolume, weights: w + channel * 9,
-                                                     bias: b?[channel] ?? 0, geometry: planar, activation: activation,
+                                                     bias: b?[channel] ?? 0, geometry: planar, activation: unfusedActivation,
                                                      scratch: scratch, output: y + plane * outputVolume)
                     }
                 }
-                return
+                return false
             }
             context.parallelFor(batch * channels, minimumChunk: max(1, 32_768 / work)) { planes in
                 for plane in planes {
@@ -158,10 +201,10 @@ package struct Conv: Operator {
                     ConvolutionKernels.depthwise2D(x + plane * inputVolume, weights: w + channel * kernelVolume,
                                                    bias: b?[channel] ?? 0, geometry: planar,
                                                    output: y + plane * outputVolume)
-                    activation?.apply(y + plane * outputVolume, count: outputVolume)
+                    unfusedActivation?.apply(y + plane * outputVolume, count: outputVolume)
                 }
             }
-            return
+            return false
         }
 
         if WinogradKernels.applies(geometry: geometry, groups: groups),
@@ -183,11 +226,11 @@ package struct Conv: Operator {
                 if large {
                     try WinogradF4Kernels.convolve(x, u: u, bias: b, output: y, batch: batch, channels: channels,
                                                    outputChannels: outputChannels, geometry: geometry,
-                                                   activation: activation, context: context)
+                                                   activation: unfusedActivation, context: context)
                 } else {
                     try WinogradKernels.convolve(x, u: u, bias: b, output: y, batch: batch, channels: channels,
                                                  outputChannels: outputChannels, geometry: geometry,
-                                                 activation: activation, context: context)
+                                                 activation: unfusedActivation, context: context)
                 }
             }
             let positions = large ? 36 : 16
@@ -201,11 +244,13 @@ package struct Conv: Operator {
                 transform(u)
                 try convolve(u)
             }
-            return
+            return false
         }
 
         try ConvolutionGEMM.convolve(x, w, b, y, batch: batch, channels: channels, outputChannels: outputChannels,
-                                     groups: groups, geometry: geometry, activation: activation, context: context)
+                                     groups: groups, geometry: geometry, residual: z, activation: activation,
+                                     context: context)
+        return true
     }
 }
 
