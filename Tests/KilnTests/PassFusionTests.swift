@@ -62,14 +62,26 @@ import Testing
         #expect(Set(graph.nodes.map(\.opType)) == ["Gemm", "Identity"])
     }
 
-    @Test func higherRankMatMulStays() throws {
+    @Test func higherRankMatMulTakesTheBias() throws {
         var builder = GraphBuilder()
         let x = builder.input("x", .float32, [2, 3, 8])
         let product = builder.node("MatMul", [x, builder.constant(PassTesting.random([8, 5], seed: 1))])
         builder.output(builder.node("Add", [product, builder.constant(PassTesting.random([5], seed: 2))]), as: "y")
         let (graph, fired) = try PassTesting.apply(MatMulAddToGemmPass(), to: builder.build())
+        #expect(fired == 1)
+        #expect(PassTesting.count("MatMul", in: graph) == 1 && PassTesting.count("Add", in: graph) == 0)
+        let matmul = try #require(graph.nodes.first { $0.opType == "MatMul" })
+        #expect(matmul.inputs.count == 3)
+        if case .int(let flag)? = matmul.attributes["kiln_bias"] { #expect(flag == 1) } else { Issue.record("kiln_bias missing") }
+    }
+
+    @Test func rowBroadcastBiasOnHigherRankStaysAnAdd() throws {
+        var builder = GraphBuilder()
+        let x = builder.input("x", .float32, [2, 3, 8])
+        let product = builder.node("MatMul", [x, builder.constant(PassTesting.random([8, 5], seed: 1))])
+        builder.output(builder.node("Add", [product, builder.constant(PassTesting.random([3, 5], seed: 2))]), as: "y")
+        let (_, fired) = try PassTesting.apply(MatMulAddToGemmPass(), to: builder.build())
         #expect(fired == 0)
-        #expect(PassTesting.count("MatMul", in: graph) == 1 && PassTesting.count("Add", in: graph) == 1)
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Matrix products split across Kiln's intra-op pool.
@@ -46,4 +47,74 @@ extension MatrixMultiplication {
         }
         if let error = failure.withLock({ $0 }) { throw error }
     }
+}
+
+extension MatrixMultiplication {
+    /// `c[m, n] = activation(a[m, k] * b'[k, n] + bias[n])` with `b' = transposeB ? b^T : b`, all
+    /// row-major and contiguous: a linear layer with its bias and activation fused. Each pool thread takes a block of rows (or, with too
+    /// few rows to share, of columns), writes the bias into it, lets `sgemm` accumulate onto it
+    /// (`beta = 1`) and applies the activation while the block is still in cache, so neither needs a
+    /// pass of its own over the output.
+    package static func multiplyAddingBias(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, transposeB: Bool = false,
+        bias: UnsafePointer<Float>?, activation: FusedActivation?, c: UnsafeMutablePointer<Float>,
+        context: ExecutionContext
+    ) throws {
+        guard m > 0, n > 0 else { return }
+        let (work, overflow) = m.multipliedReportingOverflow(by: n)
+        let (macs, macsOverflow) = work.multipliedReportingOverflow(by: k)
+        let parallel = context.threads > 1 && !overflow && !macsOverflow && macs >= parallelThreshold
+        // Rows when each thread gets a sizeable panel; otherwise columns in multiples of 16.
+        let splitRows = m >= context.threads * minimumRowsPerBlock
+        let blocks = parallel ? min(context.threads, splitRows ? m / minimumRowsPerBlock : n / 16) : 1
+        let failure = Mutex<(any Error)?>(nil)
+        func run(_ block: Int) {
+            let rows: Range<Int>, columns: Range<Int>
+            if splitRows || blocks == 1 {
+                let size = (m + blocks - 1) / blocks
+                rows = min(m, block * size)..<min(m, (block + 1) * size)
+                columns = 0..<n
+            } else {
+                let width = (n / blocks) / 16 * 16
+                rows = 0..<m
+                columns = (block * width)..<(block == blocks - 1 ? n : (block + 1) * width)
+            }
+            guard !rows.isEmpty, !columns.isEmpty else { return }
+            let corner = c + rows.lowerBound * n + columns.lowerBound
+            if let bias {
+                for row in 0..<rows.count {
+                    (corner + row * n).update(from: bias + columns.lowerBound, count: columns.count)
+                }
+            }
+            do {
+                try multiply(transposeA: false, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: 1,
+                             a: a + rows.lowerBound * k, lda: k,
+                             b: transposeB ? b + columns.lowerBound * k : b + columns.lowerBound, ldb: transposeB ? k : n,
+                             beta: bias == nil ? 0 : 1, c: corner, ldc: n)
+            } catch {
+                failure.withLock { $0 = error }
+                return
+            }
+            if let activation {
+                for row in 0..<rows.count { activation.apply(corner + row * n, count: columns.count) }
+            }
+        }
+        if blocks > 1 {
+            BLASThreads.singleThreaded(restoring: context.threads) {
+                context.parallelChunks(blocks) { _, range in
+                    for block in range { run(block) }
+                }
+            }
+        } else {
+            run(0)
+        }
+        if let error = failure.withLock({ $0 }) { throw error }
+    }
+
+    /// Row blocks below this many rows make `sgemm` inefficient (its register blocking is 16 rows
+    /// high); `KILN_MATMUL_MIN_ROWS` overrides it (for measuring).
+    package static let minimumRowsPerBlock: Int = {
+        guard let text = getenv("KILN_MATMUL_MIN_ROWS"), let value = Int(String(cString: text)), value > 0 else { return 64 }
+        return value
+    }()
 }

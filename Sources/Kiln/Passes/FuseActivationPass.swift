@@ -1,6 +1,8 @@
-/// Moves an activation (`Relu`, `Clip` with constant bounds, `Sigmoid`, `Tanh`, `LeakyRelu`) into
-/// the float32 `Conv` or `Gemm` producing its input, as the Kiln-internal `kiln_activation`
-/// attribute (see ``FusedActivation``). Applies when the activation is the producer's only reader.
+/// Moves an activation (`Relu`, `Clip` with constant bounds, `Sigmoid`, `Tanh`, `LeakyRelu`, `Gelu`)
+/// into the float32 `Conv`, `Gemm` or `MatMul` producing its input, as the Kiln-internal
+/// `kiln_activation` attribute (see ``FusedActivation``). Applies when the activation is the
+/// producer's only reader. For a transformer's feed-forward `MatMul (+ bias) → Gelu`, the Gelu then
+/// runs on each block of the product while it is still in cache.
 public struct FuseActivationPass: GraphPass {
     public let name = "fuse_activation"
 
@@ -22,7 +24,7 @@ public struct FuseActivationPass: GraphPass {
               let producerIndex = graph.producers()[source], graph.useCounts()[source] == 1,
               !graph.isGraphOutput(source) else { return false }
         var producer = graph.nodes[producerIndex]
-        guard producer.domain.isEmpty, ["Conv", "Gemm"].contains(producer.opType), producer.outputs.count == 1,
+        guard producer.domain.isEmpty, ["Conv", "Gemm", "MatMul"].contains(producer.opType), producer.outputs.count == 1,
               producer.attributes[FusedActivation.attributeName] == nil,
               graph.valueTypes[source]?.dtype == .float32 else { return false }
         producer.attributes.merge(activation.attributes) { _, new in new }
@@ -38,6 +40,12 @@ public struct FuseActivationPass: GraphPass {
         case "Sigmoid": return .sigmoid
         case "Tanh": return .tanh
         case "LeakyRelu": return .leakyRelu(alpha: try node.float("alpha", default: 0.01))
+        case "Gelu":
+            switch try node.string("approximate", default: "none") {
+            case "none": return .gelu
+            case "tanh": return .geluTanh
+            default: return nil
+            }
         case "Clip":
             if graph.opset < 11 {
                 return .clip(low: try node.float("min", default: -Float.greatestFiniteMagnitude),

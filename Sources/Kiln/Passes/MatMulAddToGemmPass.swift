@@ -1,6 +1,8 @@
 /// Turns `Add(MatMul(A, W), b)` into `Gemm(A, W, b)` when `A` is 2-D, `W` a 2-D float32 initializer
 /// and `b` a float32 initializer over the last dim (`[N]` or `[1, N]`), so the bias is written
-/// before `sgemm` accumulates instead of in a second pass. Higher-rank products stay MatMul + Add.
+/// before `sgemm` accumulates instead of in a second pass. A higher-rank `A` (a transformer's
+/// `[batch, seq, K]`) becomes `MatMul(A, W, b)` with the Kiln-internal `kiln_bias = 1`, the same
+/// fusion without Gemm's 2-D restriction.
 public struct MatMulAddToGemmPass: GraphPass {
     public let name = "matmul_add_to_gemm"
 
@@ -24,14 +26,21 @@ public struct MatMulAddToGemmPass: GraphPass {
             guard let producerIndex = producers[product], uses[product] == 1, !graph.isGraphOutput(product) else { continue }
             let matmul = graph.nodes[producerIndex]
             guard matmul.opType == "MatMul", matmul.domain.isEmpty, matmul.inputs.count == 2,
-                  graph.rank(matmul.inputs[0]) == 2, graph.valueTypes[product]?.dtype == .float32,
+                  matmul.attributes[FusedActivation.attributeName] == nil,
+                  let rank = graph.rank(matmul.inputs[0]), rank >= 2, graph.valueTypes[product]?.dtype == .float32,
                   let weights = graph.constant(matmul.inputs[1]), weights.dtype == .float32, weights.shape.count == 2,
                   let bias = graph.constant(biasName), bias.dtype == .float32 else { continue }
             let columns = weights.shape[1]
-            guard bias.shape == [columns] || bias.shape == [1, columns] else { continue }
-            graph.nodes[producerIndex] = Node(name: matmul.name, opType: "Gemm",
-                                              inputs: [matmul.inputs[0], matmul.inputs[1], biasName],
-                                              outputs: add.outputs)
+            guard bias.shape == [columns] || (rank == 2 && bias.shape == [1, columns]) else { continue }
+            if rank == 2 {
+                graph.nodes[producerIndex] = Node(name: matmul.name, opType: "Gemm",
+                                                  inputs: [matmul.inputs[0], matmul.inputs[1], biasName],
+                                                  outputs: add.outputs)
+            } else {
+                graph.nodes[producerIndex] = Node(name: matmul.name, opType: "MatMul",
+                                                  inputs: [matmul.inputs[0], matmul.inputs[1], biasName],
+                                                  outputs: add.outputs, attributes: [MatMul.biasAttributeName: .int(1)])
+            }
             graph.nodes.remove(at: index)
             return true
         }

@@ -128,8 +128,8 @@ package struct Conv: Operator {
         try input.withUnsafePointer(as: Float.self) { x in
             try weights.withUnsafePointer(as: Float.self) { w in
                 try output.withUnsafeMutablePointer(as: Float.self) { y in
-                    try Self.withOptionalPointer(bias) { b in
-                        try Self.withOptionalPointer(residual) { z in
+                    try bias.withUnsafeFloatPointer { b in
+                        try residual.withUnsafeFloatPointer { z in
                             try compute(x, w, b, z, y, batch: batch, channels: channels, outputChannels: outputChannels,
                                         geometry: geometry, context: context)
                         }
@@ -138,11 +138,6 @@ package struct Conv: Operator {
             }
         }
         return [output]
-    }
-
-    private static func withOptionalPointer<R>(_ tensor: Tensor?, _ body: (UnsafePointer<Float>?) throws -> R) throws -> R {
-        guard let tensor else { return try body(nil) }
-        return try tensor.withUnsafePointer(as: Float.self) { try body($0) }
     }
 
     /// Runs the kernel that fits, then, for kernels that cannot take the residual themselves, adds it

@@ -3,7 +3,8 @@
 /// disappears).
 ///
 /// Kiln-internal node attributes (not ONNX):
-/// - `kiln_activation` (string): `"Relu"`, `"Clip"`, `"Sigmoid"`, `"Tanh"` or `"LeakyRelu"`.
+/// - `kiln_activation` (string): `"Relu"`, `"Clip"`, `"Sigmoid"`, `"Tanh"`, `"LeakyRelu"`, `"Gelu"` or
+///   `"GeluTanh"` (Gelu with `approximate = "tanh"`).
 /// - `kiln_activation_params` (floats): `[min, max]` for `Clip` (Relu6 is `[0, 6]`), `[alpha]` for
 ///   `LeakyRelu`; absent for the others.
 package enum FusedActivation: Sendable, Equatable {
@@ -12,6 +13,8 @@ package enum FusedActivation: Sendable, Equatable {
     case sigmoid
     case tanh
     case leakyRelu(alpha: Float)
+    case gelu
+    case geluTanh
 
     package static let attributeName = "kiln_activation"
     package static let parametersAttributeName = "kiln_activation_params"
@@ -31,8 +34,10 @@ package enum FusedActivation: Sendable, Equatable {
         case "Tanh": try expectParameters(0); self = .tanh
         case "Clip": try expectParameters(2); self = .clip(low: parameters[0], high: parameters[1])
         case "LeakyRelu": try expectParameters(1); self = .leakyRelu(alpha: parameters[0])
+        case "Gelu": try expectParameters(0); self = .gelu
+        case "GeluTanh": try expectParameters(0); self = .geluTanh
         default:
-            throw OperatorError("\(Self.attributeName) \"\(name)\" is not one of Relu, Clip, Sigmoid, Tanh, LeakyRelu")
+            throw OperatorError("\(Self.attributeName) \"\(name)\" is not one of Relu, Clip, Sigmoid, Tanh, LeakyRelu, Gelu, GeluTanh")
         }
     }
 
@@ -46,6 +51,8 @@ package enum FusedActivation: Sendable, Equatable {
             return [Self.attributeName: .string("Clip"), Self.parametersAttributeName: .floats([low, high])]
         case .leakyRelu(let alpha):
             return [Self.attributeName: .string("LeakyRelu"), Self.parametersAttributeName: .floats([alpha])]
+        case .gelu: return [Self.attributeName: .string("Gelu")]
+        case .geluTanh: return [Self.attributeName: .string("GeluTanh")]
         }
     }
 
@@ -66,6 +73,10 @@ package enum FusedActivation: Sendable, Equatable {
             for index in 0..<count { values[index] = FastMath.tanh(values[index]) }
         case .leakyRelu(let alpha):
             for index in 0..<count { values[index] = values[index] < 0 ? alpha * values[index] : values[index] }
+        case .gelu:
+            for index in 0..<count { values[index] = FastMath.gelu(values[index]) }
+        case .geluTanh:
+            for index in 0..<count { values[index] = FastMath.geluTanh(values[index]) }
         }
     }
 
@@ -77,6 +88,8 @@ package enum FusedActivation: Sendable, Equatable {
         case .sigmoid: return ReferenceMath.sigmoid(x)
         case .tanh: return ReferenceMath.tanh(x)
         case .leakyRelu(let alpha): return x < 0 ? alpha * x : x
+        case .gelu: return ReferenceMath.gelu(x)
+        case .geluTanh: return ReferenceMath.geluTanh(x)
         }
     }
 }

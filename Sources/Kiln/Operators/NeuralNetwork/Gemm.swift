@@ -75,6 +75,18 @@ package struct Gemm: Operator {
         try a.withUnsafePointer(as: Float.self) { left in
             try b.withUnsafePointer(as: Float.self) { right in
                 try output.withUnsafeMutablePointer(as: Float.self) { y in
+                    // The common linear layer (bias over the columns, no scaling): bias, product and
+                    // activation block by block.
+                    let biasOverColumns = c.map { beta == 1 && $0.count == n && $0.shape.last == n } ?? true
+                    if !transposeA, alpha == 1, !useBias || biasOverColumns {
+                        let bias = useBias ? c : nil
+                        try bias.withUnsafeFloatPointer { biasValues in
+                            try MatrixMultiplication.multiplyAddingBias(m: m, n: n, k: k, a: left, b: right,
+                                                                        transposeB: transposeB, bias: biasValues,
+                                                                        activation: activation, c: y, context: context)
+                        }
+                        return
+                    }
                     if useBias, let c {
                         c.withUnsafePointer(as: Float.self) { bias in
                             Gemm.broadcastBias(bias, shape: c.shape, scaledBy: beta, into: y, rows: m, columns: n)

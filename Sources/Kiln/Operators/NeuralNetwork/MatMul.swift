@@ -4,11 +4,30 @@
 ///
 /// When `B` has no batch dims of its own (the common `[batch, seq, K] x [K, N]` case) the whole
 /// product is one `sgemm` with `M = batch * seq`; otherwise one `sgemm` per broadcast batch entry.
+///
+/// Convert-time fusion (``MatMulAddToGemmPass``, ``FuseActivationPass``) can give it a third input,
+/// a bias `[N]` added to every row (Kiln-internal attribute `kiln_bias = 1`), and an activation
+/// (``FusedActivation``): a transformer's linear layer then runs as one node.
 package struct MatMul: Operator {
     package static let opType = "MatMul"
+    /// Marks a `MatMul` whose third input is a bias over the last output dim.
+    package static let biasAttributeName = "kiln_bias"
+
+    package let addsBias: Bool
+    package let activation: FusedActivation?
 
     package init(node: Node, opset: Int) throws {
-        try node.expectArity(inputs: 2...2)
+        addsBias = try node.int(Self.biasAttributeName, default: 0) != 0
+        activation = try FusedActivation(node: node)
+        try node.expectArity(inputs: addsBias ? 3...3 : 2...2)
+    }
+
+    /// Checks the fused bias against the product's last dim.
+    private func checkBias(_ bias: [Dim], columns: Dim?) throws {
+        guard bias.count == 1 else { throw OperatorError("the fused bias must be 1-D, has shape \(bias.map(\.description))") }
+        if let size = bias[0].value, let columns = columns?.value, size != columns {
+            throw OperatorError("the fused bias has \(size) values for \(columns) output columns")
+        }
     }
 
     package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
@@ -29,6 +48,11 @@ package struct MatMul: Operator {
         var shape = try ShapeInference.broadcast([Array(left.dropLast(2)), Array(right.dropLast(2))], symbols: &symbols)
         if aShape.count > 1 { shape.append(left[left.count - 2]) }
         if bShape.count > 1 { shape.append(right[right.count - 1]) }
+        if addsBias {
+            let bias = try ShapeInference.requireType(inputs, 2)
+            guard bias.dtype == .float32 else { throw OperatorError("the fused bias must be float32, is \(bias.dtype)") }
+            if let biasShape = bias.shape { try checkBias(biasShape, columns: bShape.count > 1 ? right[right.count - 1] : nil) }
+        }
         return [TensorType(.float32, shape)]
     }
 
@@ -52,6 +76,12 @@ package struct MatMul: Operator {
         var outputShape = batch
         if a.rank > 1 { outputShape.append(m) }
         if b.rank > 1 { outputShape.append(n) }
+        let bias = addsBias ? inputs[2] : nil
+        if addsBias {
+            guard let bias, bias.dtype == .float32 else { throw OperatorError("the fused bias must be a float32 tensor") }
+            // A 1-D B has no column dim: the product's last dim is then 1.
+            try checkBias([Dim](bias.shape), columns: .fixed(n))
+        }
         let output = try Tensor.uninitialized(.float32, shape: outputShape)
         guard output.count > 0 else { return [output] }
 
@@ -61,9 +91,16 @@ package struct MatMul: Operator {
                     if rightBatch.allSatisfy({ $0 == 1 }) && leftBatch.count == batch.count {
                         // B is one matrix: fold A's batch dims into its rows.
                         let rows = leftBatch.reduce(1, *) * m
-                        try MatrixMultiplication.multiply(transposeA: false, transposeB: false, m: rows, n: n, k: k, alpha: 1,
-                                                          a: x, lda: k, b: w, ldb: n, beta: 0, c: y, ldc: n,
-                                                          context: context)
+                        if addsBias || activation != nil {
+                            try bias.withUnsafeFloatPointer { biasValues in
+                                try MatrixMultiplication.multiplyAddingBias(m: rows, n: n, k: k, a: x, b: w, bias: biasValues,
+                                                                            activation: activation, c: y, context: context)
+                            }
+                        } else {
+                            try MatrixMultiplication.multiply(transposeA: false, transposeB: false, m: rows, n: n, k: k,
+                                                              alpha: 1, a: x, lda: k, b: w, ldb: n, beta: 0, c: y, ldc: n,
+                                                              context: context)
+                        }
                         return
                     }
                     let leftStrides = MatMul.broadcastStrides(leftBatch, to: batch, matrixSize: m * k)
@@ -81,6 +118,18 @@ package struct MatMul: Operator {
                         try MatrixMultiplication.multiply(
                             transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: x + leftOffset, lda: k,
                             b: w + rightOffset, ldb: n, beta: 0, c: y + entry * m * n, ldc: n)
+                    }
+                    // Batched products take the fused bias and activation in a pass of their own.
+                    guard addsBias || activation != nil else { return }
+                    try bias.withUnsafeFloatPointer { biasValues in
+                        let total = output.count
+                        context.parallelFor(total / n, minimumChunk: max(1, 16_384 / n)) { rows in
+                            for row in rows {
+                                let values = y + row * n
+                                if let biasValues { for column in 0..<n { values[column] += biasValues[column] } }
+                                activation?.apply(values, count: n)
+                            }
+                        }
                     }
                 }
             }
