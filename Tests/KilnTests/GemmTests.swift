@@ -50,6 +50,27 @@ import Testing
         }
     }
 
+    /// The linear-layer path (alpha = beta = 1, bias over the columns or none, fused activation): one
+    /// block, row blocks (160 rows), column blocks (50 rows), and a product too narrow for columns.
+    @Test(arguments: [false, true])
+    func linearLayerPathMatchesReference(transB: Bool) throws {
+        for (m, k, n) in [(1, 1, 1), (7, 9, 8), (160, 48, 96), (50, 64, 160), (64, 512, 10), (0, 3, 4), (5, 4, 0)] {
+            let a = T.random([m, k], seed: 1), b = T.random(transB ? [n, k] : [k, n], seed: 2)
+            for biasShape in [nil, [n], [1, n]] as [[Int]?] {
+                let c = biasShape.map { T.random($0, seed: 3) }
+                let expected = Self.referenceGemm(a, b, c, alpha: 1, beta: 1, transA: false, transB: transB)
+                for threads in [1, 2] {
+                    let y = try T.run(Gemm.self, [a, b, c], attributes: ["transB": .int(transB ? 1 : 0)], threads: threads)[0]
+                    T.expectClose(y, expected, "m=\(m) k=\(k) n=\(n) C=\(String(describing: biasShape)) threads=\(threads)")
+                    let relu = try T.run(Gemm.self, [a, b, c], attributes: ["transB": .int(transB ? 1 : 0),
+                                                                            "kiln_activation": .string("Relu")],
+                                         threads: threads)[0]
+                    T.expectClose(relu, T.tensor(expected.shape, try expected.scalars(as: Float.self).map { max(0, $0) }))
+                }
+            }
+        }
+    }
+
     @Test func ignoresBiasWhenBetaIsZero() throws {
         let a = T.random([2, 3], seed: 1), b = T.random([3, 4], seed: 2)
         let c = T.tensor([4], [.nan, .nan, .nan, .nan])

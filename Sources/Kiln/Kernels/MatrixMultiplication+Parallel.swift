@@ -66,7 +66,7 @@ extension MatrixMultiplication {
         let parallel = context.threads > 1 && !overflow && !macsOverflow && macs >= parallelThreshold
         // Rows when each thread gets a sizeable panel; otherwise columns in multiples of 16.
         let splitRows = m >= context.threads * minimumRowsPerBlock
-        let blocks = parallel ? min(context.threads, splitRows ? m / minimumRowsPerBlock : n / 16) : 1
+        let blocks = parallel ? max(1, min(context.threads, splitRows ? m / minimumRowsPerBlock : n / 16)) : 1
         let failure = Mutex<(any Error)?>(nil)
         func run(_ block: Int) {
             let rows: Range<Int>, columns: Range<Int>

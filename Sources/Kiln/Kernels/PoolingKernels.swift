@@ -8,19 +8,22 @@ package enum PoolingMode: Sendable, Equatable {
 
 /// Pooling of one channel plane over any number of spatial axes.
 ///
-/// The fast kernel pools one axis at a time (last axis first): a box window's maximum is the
+/// The fast kernel pools one axis at a time (first axis first): a box window's maximum is the
 /// maximum of per-axis maxima, and its mean is the product of per-axis means because the divisor
 /// (the count of positions taken) is a product of per-axis counts. Each 1-D pass runs for every
 /// kernel tap over the contiguous range of outputs that tap can reach, so the inner loops have no
-/// bounds tests; pooling along a non-last axis vectorizes across the already pooled trailing axes.
+/// bounds tests. Pooling along a leading axis vectorizes across whole rows of the trailing axes;
+/// taking those first means the last-axis pass, which works row by row (and for stride 2 splits
+/// each row into even and odd halves), runs on rows already reduced by the leading strides: a
+/// 3x3 stride-2 MaxPool over 111x111 makes 55 row passes instead of 111 (about 2x faster).
 package enum PoolingKernels {
     /// Floats of scratch ``pool(_:geometry:mode:output:scratch:)`` needs for one plane.
     package static func scratchCount(_ geometry: SlidingWindowGeometry) -> Int {
         var largest = 0
-        // After pooling axis `a` (from the last one down to 1) the plane holds inputs before `a`
-        // and outputs from `a` on; those intermediates alternate between two buffers.
-        for axis in stride(from: geometry.rank - 1, to: 0, by: -1) {
-            let volume = geometry.inputSize[0..<axis].reduce(1, *) * geometry.outputSize[axis...].reduce(1, *)
+        // After pooling axis `a` (from the first one up to rank - 2) the plane holds outputs up to
+        // `a` and inputs after it; those intermediates alternate between two buffers.
+        for axis in 0..<max(0, geometry.rank - 1) {
+            let volume = geometry.outputSize[0...axis].reduce(1, *) * geometry.inputSize[(axis + 1)...].reduce(1, *)
             largest = max(largest, volume)
         }
         return 2 * largest
@@ -36,10 +39,10 @@ package enum PoolingKernels {
         var source = input
         let half = scratchCount(geometry) / 2
         var useFirstBuffer = true
-        for axis in stride(from: rank - 1, through: 0, by: -1) {
+        for axis in 0..<rank {
             let outer = shape[0..<axis].reduce(1, *)
             let inner = shape[(axis + 1)...].reduce(1, *)
-            let destination = axis == 0 ? output : (useFirstBuffer ? scratch : scratch + half)
+            let destination = axis == rank - 1 ? output : (useFirstBuffer ? scratch : scratch + half)
             poolAxis(source, outer: outer, inner: inner, axis: axis, geometry: geometry, mode: mode, into: destination)
             shape[axis] = geometry.outputSize[axis]
             source = UnsafePointer(destination)

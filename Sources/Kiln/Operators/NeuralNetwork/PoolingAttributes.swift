@@ -47,12 +47,16 @@ package struct PoolingAttributes: Sendable {
         guard output.count > 0 else { return output }
         let inputVolume = geometry.inputVolume, outputVolume = geometry.outputVolume
         let scratchCount = PoolingKernels.scratchCount(geometry)
+        // One scratch plane per thread, taken on the calling thread so a planned run serves it from
+        // its arena instead of the heap.
+        let scratchBase = try KernelScratch.floats(rows: context.threads, columns: max(1, scratchCount),
+                                                   purpose: "\(opType) scratch")
+        defer { KernelScratch.release(scratchBase) }
         input.withUnsafePointer(as: Float.self) { x in
             output.withUnsafeMutablePointer(as: Float.self) { y in
                 let work = max(1, outputVolume * geometry.kernelVolume)
-                context.parallelFor(planes, minimumChunk: max(1, 32_768 / work)) { range in
-                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, scratchCount))
-                    defer { scratch.deallocate() }
+                context.parallelChunks(planes, minimumChunk: max(1, 32_768 / work)) { chunk, range in
+                    let scratch = scratchBase + chunk * max(1, scratchCount)
                     for plane in range {
                         PoolingKernels.pool(x + plane * inputVolume, geometry: geometry, mode: mode,
                                             output: y + plane * outputVolume, scratch: scratch)
