@@ -13,12 +13,27 @@ package enum DepthwiseKernels {
             && (geometry.strides == [1, 1] || geometry.strides == [2, 2])
     }
 
+    /// Output rows narrower than this take the flat path (see ``convolve3x3Flat``).
+    package static let flatWidthLimit = 32
+
     /// Floats of scratch ``convolve3x3`` needs for one plane.
     package static func scratchFloats(_ geometry: SlidingWindowGeometry) -> Int {
         let stride = geometry.strides[0]
-        let paddedHeight = (geometry.outputSize[0] - 1) * stride + 3
-        let paddedWidth = (geometry.outputSize[1] - 1) * stride + 3
+        let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
+        if outputWidth < flatWidthLimit {
+            let pitch = flatPitch(stride: stride, outputWidth: outputWidth)
+            let padded = stride == 1 ? (outputHeight + 2) * pitch : 4 * (outputHeight + 1) * pitch
+            return max(1, padded + outputHeight * pitch)
+        }
+        let paddedHeight = (outputHeight - 1) * stride + 3
+        let paddedWidth = (outputWidth - 1) * stride + 3
         return max(1, paddedHeight * (paddedWidth + 1))
+    }
+
+    /// Row pitch of the flat path's padded planes and result: every tap then reads the same offset
+    /// pattern for all outputs of the plane.
+    private static func flatPitch(stride: Int, outputWidth: Int) -> Int {
+        stride == 1 ? outputWidth + 2 : outputWidth + 1
     }
 
     /// `output = activation(bias + depthwise 3x3 convolution of one plane)`.
@@ -31,6 +46,11 @@ package enum DepthwiseKernels {
         let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
         let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
         guard outputHeight > 0, outputWidth > 0 else { return }
+        if outputWidth < flatWidthLimit {
+            convolve3x3Flat(input, weights: weights, bias: bias, geometry: geometry, activation: activation,
+                            scratch: scratch, output: output)
+            return
+        }
         let stride = geometry.strides[0]
         let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
         let paddedHeight = (outputHeight - 1) * stride + 3
@@ -102,6 +122,83 @@ package enum DepthwiseKernels {
                 }
             }
             activation?.apply(destination, count: outputWidth)
+        }
+    }
+
+    /// The same convolution for narrow planes (7x7 to 28x28 in MobileNetV2), where a loop per
+    /// output row spends more time entering and leaving its vector body than in it. The padded
+    /// input is laid out so that every tap reads one contiguous run for the whole plane: for stride
+    /// 1 rows of pitch `outputWidth + 2`; for stride 2 four quarter planes (even/odd rows x
+    /// even/odd columns) of pitch `outputWidth + 1`. One loop of `(outputHeight - 1) * pitch +
+    /// outputWidth` outputs then computes every row at once (the few positions that fall in the
+    /// pitch's spare columns are computed and dropped), and the rows are copied out.
+    static func convolve3x3Flat(_ input: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: Float,
+                                geometry: SlidingWindowGeometry, activation: FusedActivation?,
+                                scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
+        let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
+        let stride = geometry.strides[0]
+        let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
+        let pitch = flatPitch(stride: stride, outputWidth: outputWidth)
+        let paddedHeight = (outputHeight - 1) * stride + 3
+        let paddedWidth = (outputWidth - 1) * stride + 3
+        // Quarter planes for stride 2: [row parity][column parity], each (outputHeight + 1) rows.
+        let quarter = (outputHeight + 1) * pitch
+        let padded = stride == 1 ? (outputHeight + 2) * pitch : 4 * quarter
+        let result = scratch + padded
+
+        // Input columns that land inside a padded row, and where.
+        let firstColumn = min(paddedWidth, max(0, padLeft))
+        let lastColumn = max(firstColumn, min(paddedWidth, inputWidth + padLeft))
+        for row in 0..<paddedHeight {
+            let y = row - padTop
+            let inside = y >= 0 && y < inputHeight
+            let source = input + (inside ? y * inputWidth : 0) - padLeft
+            if stride == 1 {
+                let destination = scratch + row * pitch
+                guard inside else { destination.update(repeating: 0, count: paddedWidth); continue }
+                destination.update(repeating: 0, count: firstColumn)
+                (destination + firstColumn).update(from: source + firstColumn, count: lastColumn - firstColumn)
+                (destination + lastColumn).update(repeating: 0, count: paddedWidth - lastColumn)
+            } else {
+                let even = scratch + (row & 1) * 2 * quarter + (row >> 1) * pitch, odd = even + quarter
+                guard inside else {
+                    even.update(repeating: 0, count: outputWidth + 1)
+                    odd.update(repeating: 0, count: outputWidth)
+                    continue
+                }
+                for column in 0..<firstColumn { (column & 1 == 0 ? even : odd)[column >> 1] = 0 }
+                for column in firstColumn..<lastColumn { (column & 1 == 0 ? even : odd)[column >> 1] = source[column] }
+                for column in lastColumn..<paddedWidth { (column & 1 == 0 ? even : odd)[column >> 1] = 0 }
+            }
+        }
+
+        // taps[3 * dy + dx] is where tap (dy, dx) reads the input of output 0.
+        var taps = (scratch, scratch, scratch, scratch, scratch, scratch, scratch, scratch, scratch)
+        withUnsafeMutableBytes(of: &taps) { raw in
+            let pointers = raw.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<Float>.self)
+            for dy in 0..<3 {
+                for dx in 0..<3 {
+                    pointers[3 * dy + dx] = stride == 1
+                        ? scratch + dy * pitch + dx
+                        : scratch + (dy & 1) * 2 * quarter + (dy >> 1) * pitch + (dx & 1) * quarter + (dx >> 1)
+                }
+            }
+        }
+        let (t0, t1, t2, t3, t4, t5, t6, t7, t8) = taps
+        let w0 = weights[0], w1 = weights[1], w2 = weights[2]
+        let w3 = weights[3], w4 = weights[4], w5 = weights[5]
+        let w6 = weights[6], w7 = weights[7], w8 = weights[8]
+        let count = (outputHeight - 1) * pitch + outputWidth
+        for index in 0..<count {
+            var total = bias + w0 * t0[index] + w1 * t1[index] + w2 * t2[index]
+            total += w3 * t3[index] + w4 * t4[index] + w5 * t5[index]
+            total += w6 * t6[index] + w7 * t7[index] + w8 * t8[index]
+            result[index] = total
+        }
+        activation?.apply(result, count: count)
+        for row in 0..<outputHeight {
+            (output + row * outputWidth).update(from: result + row * pitch, count: outputWidth)
         }
     }
 }
