@@ -51,10 +51,12 @@ import Testing
     }
 
     /// The linear-layer path (alpha = beta = 1, bias over the columns or none, fused activation): one
-    /// block, row blocks (160 rows), column blocks (50 rows), and a product too narrow for columns.
+    /// block, row blocks (520 rows), column blocks (160 and 50 rows), and a product too narrow for
+    /// columns.
     @Test(arguments: [false, true])
     func linearLayerPathMatchesReference(transB: Bool) throws {
-        for (m, k, n) in [(1, 1, 1), (7, 9, 8), (160, 48, 96), (50, 64, 160), (64, 512, 10), (0, 3, 4), (5, 4, 0)] {
+        for (m, k, n) in [(1, 1, 1), (7, 9, 8), (520, 24, 40), (160, 48, 96), (50, 64, 160), (64, 512, 10), (0, 3, 4),
+                          (5, 4, 0)] {
             let a = T.random([m, k], seed: 1), b = T.random(transB ? [n, k] : [k, n], seed: 2)
             for biasShape in [nil, [n], [1, n]] as [[Int]?] {
                 let c = biasShape.map { T.random($0, seed: 3) }

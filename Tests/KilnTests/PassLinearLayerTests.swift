@@ -6,9 +6,10 @@ import Testing
 /// graph by ``PassTesting/apply(_:to:tolerance:sourceLocation:)``.
 @Suite struct PassLinearLayerTests {
     /// Shapes that take each path of `multiplyAddingBias` at 2 threads: one block (small), row blocks
-    /// (160 rows), column blocks (50 rows, 160 columns), a product large enough to split but too
-    /// narrow for column blocks (64 x 512 x 10), and odd sizes around the split points.
-    @Test(arguments: [[2, 3, 8, 5], [2, 80, 48, 96], [1, 50, 64, 160], [1, 64, 512, 10], [3, 43, 33, 97]])
+    /// (520 rows), column blocks (160 and 50 rows), a product large enough to split but too narrow
+    /// for column blocks (64 x 512 x 10), and odd sizes around the split points.
+    @Test(arguments: [[2, 3, 8, 5], [4, 130, 24, 40], [2, 80, 48, 96], [1, 50, 64, 160], [1, 64, 512, 10],
+                      [3, 43, 33, 97]])
     func biasAndGeluFuseIntoMatMul(dims: [Int]) throws {
         for approximate in ["none", "tanh"] {
             var builder = GraphBuilder()

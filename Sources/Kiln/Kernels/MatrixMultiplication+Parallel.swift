@@ -111,10 +111,12 @@ extension MatrixMultiplication {
         if let error = failure.withLock({ $0 }) { throw error }
     }
 
-    /// Row blocks below this many rows make `sgemm` inefficient (its register blocking is 16 rows
-    /// high); `KILN_MATMUL_MIN_ROWS` overrides it (for measuring).
+    /// Splitting rows needs this many per thread to beat splitting columns: measured on this
+    /// machine's 2 cores with OpenBLAS 0.3.21, columns won at 64 and 128 rows (MLP batch 64 by 8%,
+    /// MiniLM at 128 tokens by 5%) and rows at 1,024 (MiniLM batch 8, by 1%).
+    /// `KILN_MATMUL_MIN_ROWS` overrides it (for measuring).
     package static let minimumRowsPerBlock: Int = {
-        guard let text = getenv("KILN_MATMUL_MIN_ROWS"), let value = Int(String(cString: text)), value > 0 else { return 64 }
+        guard let text = getenv("KILN_MATMUL_MIN_ROWS"), let value = Int(String(cString: text)), value > 0 else { return 256 }
         return value
     }()
 }
