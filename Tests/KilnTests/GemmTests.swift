@@ -35,7 +35,7 @@ import Testing
     @Test(arguments: [false, true])
     func matchesReferenceForTransposesAndBiasShapes(transA: Bool) throws {
         for transB in [false, true] {
-            for (m, k, n) in [(1, 1, 1), (7, 9, 8), (16, 17, 15), (33, 8, 31), (0, 3, 4), (3, 0, 4), (5, 4, 0)] {
+            for (m, k, n) in [(1, 1, 1), (1, 17, 9), (7, 9, 8), (16, 17, 15), (33, 8, 31), (0, 3, 4), (3, 0, 4), (5, 4, 0)] {
                 let a = T.random(transA ? [k, m] : [m, k], seed: 1), b = T.random(transB ? [n, k] : [k, n], seed: 2)
                 let biasShapes: [[Int]?] = [nil, [], [1], [n], [1, n], [m, 1], [m, n]]
                 for biasShape in biasShapes {
@@ -55,7 +55,7 @@ import Testing
     /// columns.
     @Test(arguments: [false, true])
     func linearLayerPathMatchesReference(transB: Bool) throws {
-        for (m, k, n) in [(1, 1, 1), (7, 9, 8), (520, 24, 40), (160, 48, 96), (50, 64, 160), (64, 512, 10), (0, 3, 4),
+        for (m, k, n) in [(1, 1, 1), (1, 512, 700), (7, 9, 8), (520, 24, 40), (160, 48, 96), (50, 64, 160), (64, 512, 10), (0, 3, 4),
                           (5, 4, 0)] {
             let a = T.random([m, k], seed: 1), b = T.random(transB ? [n, k] : [k, n], seed: 2)
             for biasShape in [nil, [n], [1, n]] as [[Int]?] {

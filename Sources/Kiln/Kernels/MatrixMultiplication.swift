@@ -35,6 +35,22 @@ package enum MatrixMultiplication {
         else {
             throw OperatorError("matrix product [\(m) x \(k)] x [\(k) x \(n)] is too large for 32-bit BLAS")
         }
+        if m == 1 {
+            // One row (batch-1 inference through a linear layer): sgemm would pack all of B before
+            // using each value once; sgemv streams it once. c = alpha * B'^T a + beta * c, where a's
+            // elements are `lda` apart when A is transposed ([k, 1] with row pitch lda).
+            let incrementA = transposeA ? lda32 : 1
+            // Zeroed rather than scaled by 0, so whatever the buffer held (NaN included) goes.
+            if beta == 0 { c.update(repeating: 0, count: n) }
+            if transposeB {
+                // B is [n, k]: c = B a.
+                cblas_sgemv(CblasRowMajor, CblasNoTrans, n32, k32, alpha, b, ldb32, a, incrementA, beta, c, 1)
+            } else {
+                // B is [k, n]: c = B^T a.
+                cblas_sgemv(CblasRowMajor, CblasTrans, k32, n32, alpha, b, ldb32, a, incrementA, beta, c, 1)
+            }
+            return
+        }
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     m32, n32, k32, alpha, a, lda32, b, ldb32, beta, c, ldc32)
     }
