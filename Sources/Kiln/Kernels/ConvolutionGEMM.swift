@@ -68,7 +68,13 @@ package enum ConvolutionGEMM {
         } else {
             let fitting = max(minimumTileWidth, (tileFloats / max(1, depth)) / 16 * 16)
             let perThread = (outputVolume + threads - 1) / threads
-            width = pointwise ? perThread : min(fitting, perThread)
+            // Equal tiles, as many per thread: 196 positions in tiles of 64 would leave one thread
+            // 128 and the other 68 (ResNet-50's stride-2 layer at 14x14 scaled 1.6x on 2 threads).
+            let tilesPerThread = (perThread + fitting - 1) / fitting
+            let tiles = threads * tilesPerThread
+            let equal = (outputVolume + tiles - 1) / tiles
+            // Wide tiles keep sgemm's 16-column blocking whole (the 7x7 stem ran 20% slower at 419).
+            width = pointwise ? perThread : (equal >= 128 ? (equal + 15) / 16 * 16 : equal)
         }
         let splitChannels = tileWidth == nil && threads > 1
             && outputsPerGroup >= threads * minimumChannelsPerThread
