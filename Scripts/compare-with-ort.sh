@@ -7,7 +7,7 @@
 #   bash Scripts/zoo.sh                                   # once: export the models into Zoo/
 #   bash Scripts/compare-with-ort.sh                      # all cases, threads 1 and 2
 #   bash Scripts/compare-with-ort.sh --cases resnet50 --threads 2 --rounds 3
-#   bash Scripts/compare-with-ort.sh --swift-build-flags '-Xswiftc -target-cpu -Xswiftc x86-64-v3'
+#   bash Scripts/compare-with-ort.sh --swift-build-flags '-Xswiftc -target-cpu -Xswiftc haswell'
 #
 # Run it on a quiet machine: other processes on the same cores distort both sides.
 set -euo pipefail

@@ -733,7 +733,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--kiln", type=Path, help="use this kiln binary instead of building one")
     parser.add_argument("--no-build", action="store_true", help="use .build/release/kiln as it is")
     parser.add_argument("--swift-build-flags", default="",
-                        help="extra `swift build` flags, e.g. '-Xswiftc -target-cpu -Xswiftc x86-64-v3'")
+                        help="extra `swift build` flags, e.g. '-Xswiftc -target-cpu -Xswiftc haswell'")
     parser.add_argument("--doc", type=Path, default=REPO_ROOT / "Docs" / "PERFORMANCE.md")
     parser.add_argument("--no-doc", action="store_true", help="print the table only")
     parser.add_argument("--json", type=Path, help="also write raw results here (default Zoo/compare-with-ort.json)")

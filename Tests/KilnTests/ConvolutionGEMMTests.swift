@@ -48,6 +48,9 @@ import Testing
         Case(batch: 2, channels: 3, outputChannels: 8, spatial: [15, 16], kernel: [3, 3], pads: [1, 1, 1, 1]),
         Case(channels: 5, outputChannels: 7, spatial: [17, 17], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
         Case(channels: 3, outputChannels: 4, spatial: [33, 31], kernel: [7, 7], strides: [2, 2], pads: [3, 3, 3, 3]),
+        // Stride 2 across the width only, odd and even left pads and widths (the even/odd row split).
+        Case(channels: 2, outputChannels: 3, spatial: [10, 13], kernel: [4, 4], strides: [2, 2], pads: [0, 2, 1, 0]),
+        Case(channels: 3, outputChannels: 2, spatial: [7, 12], kernel: [5, 2], strides: [1, 2], pads: [2, 1, 2, 0]),
         Case(channels: 2, outputChannels: 3, spatial: [9, 8], kernel: [3, 2], dilations: [2, 3], pads: [1, 0, 2, 1]),
         Case(channels: 4, outputChannels: 6, group: 2, spatial: [8, 9], kernel: [3, 3], pads: [1, 1, 1, 1], bias: false),
         Case(channels: 5, outputChannels: 4, spatial: [9, 9], kernel: [1, 1], strides: [2, 2]),

@@ -231,6 +231,12 @@ extension ConvolutionKernels {
                 ranges[2 * tap] = valid.lowerBound
                 ranges[2 * tap + 1] = valid.upperBound
             }
+            if strideWidth == 2 && dilationWidth == 1 && kernelWidth > 1 {
+                im2colStride2Rows(input, channels: channels, geometry: geometry, positions: positions,
+                                  validColumns: UnsafePointer(ranges.baseAddress!), into: columns,
+                                  leadingDimension: leadingDimension)
+                return
+            }
             for channel in 0..<channels {
                 let plane = input + channel * planeSize
                 for tapRow in 0..<kernelHeight {
@@ -259,6 +265,63 @@ extension ConvolutionKernels {
                             } else {
                                 for column in low..<high { segment[column] = source[column * strideWidth] }
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// ``im2col2D(_:channels:geometry:positions:into:leadingDimension:)`` for stride 2 along the
+    /// width with a kernel wider than 1 (the 7x7 and 3x3 stride-2 stems and downsampling layers):
+    /// each input row a tile reads is split once into its even and odd columns, and every kernel
+    /// column then copies one contiguous run from a half (`input[2c + offset]` is half `offset & 1`
+    /// at `c + offset >> 1`). The strided gather it replaces does not vectorize at baseline SSE2.
+    private static func im2colStride2Rows(_ input: UnsafePointer<Float>, channels: Int, geometry: SlidingWindowGeometry,
+                                          positions: Range<Int>, validColumns ranges: UnsafePointer<Int>,
+                                          into columns: UnsafeMutablePointer<Float>, leadingDimension: Int) {
+        let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
+        let outputWidth = geometry.outputSize[1]
+        let kernelHeight = geometry.kernel[0], kernelWidth = geometry.kernel[1]
+        let strideHeight = geometry.strides[0], dilationHeight = geometry.dilations[0]
+        let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
+        let firstRow = positions.lowerBound / outputWidth, lastRow = (positions.upperBound - 1) / outputWidth
+        let planeSize = inputHeight * inputWidth
+        let evenCount = (inputWidth + 1) / 2, pairCount = inputWidth / 2
+
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: inputWidth + 1) { halves in
+            let even = halves.baseAddress!, odd = even + evenCount
+            for channel in 0..<channels {
+                let plane = input + channel * planeSize
+                for tapRow in 0..<kernelHeight {
+                    for outputRow in firstRow...lastRow {
+                        let rowStart = outputRow * outputWidth
+                        let first = max(positions.lowerBound, rowStart) - rowStart
+                        let last = min(positions.upperBound, rowStart + outputWidth) - rowStart
+                        let inputRow = outputRow * strideHeight + tapRow * dilationHeight - padTop
+                        let rowInside = inputRow >= 0 && inputRow < inputHeight
+                        if rowInside {
+                            let source = plane + inputRow * inputWidth
+                            for pair in 0..<pairCount {
+                                even[pair] = source[2 * pair]
+                                odd[pair] = source[2 * pair + 1]
+                            }
+                            if evenCount > pairCount { even[pairCount] = source[inputWidth - 1] }
+                        }
+                        for tapColumn in 0..<kernelWidth {
+                            let row = (channel * kernelHeight + tapRow) * kernelWidth + tapColumn
+                            // segment[column] is output column `column` of this output row.
+                            let segment = columns + row * leadingDimension + (rowStart - positions.lowerBound)
+                            let low = max(first, ranges[2 * tapColumn]), high = min(last, ranges[2 * tapColumn + 1])
+                            guard rowInside, low < high else {
+                                (segment + first).update(repeating: 0, count: last - first)
+                                continue
+                            }
+                            (segment + first).update(repeating: 0, count: low - first)
+                            (segment + high).update(repeating: 0, count: last - high)
+                            let offset = tapColumn - padLeft
+                            let half = UnsafePointer(offset & 1 == 0 ? even : odd) + (offset >> 1)
+                            (segment + low).update(from: half + low, count: high - low)
                         }
                     }
                 }
