@@ -53,6 +53,35 @@ import Testing
         }
     }
 
+    /// A transformer's `MatMul (+ bias) → Add(residual)`, at shapes for each split of the fused
+    /// linear layer (one block, row blocks, column blocks), with and without the bias, and a
+    /// batched product (B with batch dims) whose residual is added in a pass of its own.
+    @Test(arguments: [[2, 3, 8, 5], [4, 130, 24, 40], [1, 50, 64, 160]])
+    func residualFusesIntoMatMul(dims: [Int]) throws {
+        for withBias in [true, false] {
+            var builder = GraphBuilder()
+            let x = builder.input("x", .float32, [Dim.fixed(dims[0]), Dim.fixed(dims[1]), Dim.fixed(dims[2])])
+            let z = builder.input("z", .float32, [Dim.fixed(dims[0]), Dim.fixed(dims[1]), Dim.fixed(dims[3])])
+            var product = builder.node("MatMul", [x, builder.constant(PassTesting.random([dims[2], dims[3]], seed: 1))])
+            if withBias { product = builder.node("Add", [product, builder.constant(PassTesting.random([dims[3]], seed: 2))]) }
+            builder.output(builder.node("Relu", [builder.node("Add", [z, product])]), as: "y")
+            var graph = try builder.build()
+            if withBias { graph = try PassTesting.apply(MatMulAddToGemmPass(), to: graph).graph }
+            let (fused, fired) = try PassTesting.apply(FuseResidualAddPass(), to: graph)
+            #expect(fired == 1)
+            let matmul = try #require(fused.nodes.first { $0.opType == "MatMul" })
+            #expect(matmul.inputs.count == 4 && matmul.inputs[3] == "z" && matmul.inputs[2].isEmpty == !withBias)
+            let (activated, activations) = try PassTesting.apply(FuseActivationPass(), to: fused)
+            #expect(activations == 1 && Set(activated.nodes.map(\.opType)) == ["MatMul", "Identity"])
+        }
+        var batched = GraphBuilder()
+        let a = batched.input("a", .float32, [2, 3, 4, 5])
+        let b = batched.input("b", .float32, [2, 3, 5, 6])
+        let z = batched.input("z", .float32, [2, 3, 4, 6])
+        batched.output(batched.node("Add", [batched.node("MatMul", [a, b]), z]), as: "y")
+        #expect(try PassTesting.apply(FuseResidualAddPass(), to: batched.build()).fired == 1)
+    }
+
     @Test func laterConvAbsorbsTheSumOfTwoConvs() throws {
         var builder = GraphBuilder()
         let x = builder.input("x", .float32, [1, 8, 10, 10])

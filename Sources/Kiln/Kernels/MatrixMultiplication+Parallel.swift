@@ -50,15 +50,16 @@ extension MatrixMultiplication {
 }
 
 extension MatrixMultiplication {
-    /// `c[m, n] = activation(a[m, k] * b'[k, n] + bias[n])` with `b' = transposeB ? b^T : b`, all
-    /// row-major and contiguous: a linear layer with its bias and activation fused. Each pool thread takes a block of rows (or, with too
-    /// few rows to share, of columns), writes the bias into it, lets `sgemm` accumulate onto it
-    /// (`beta = 1`) and applies the activation while the block is still in cache, so neither needs a
-    /// pass of its own over the output.
+    /// `c[m, n] = activation(a[m, k] * b'[k, n] + bias[n] + residual[m, n])` with
+    /// `b' = transposeB ? b^T : b`, all row-major and contiguous: a linear layer with its bias,
+    /// residual and activation fused (bias and residual may be nil). Each pool thread takes a block
+    /// of rows (or, with too few rows to share, of columns), writes the bias and residual into it,
+    /// lets `sgemm` accumulate onto it (`beta = 1`) and applies the activation while the block is
+    /// still in cache, so none of them needs a pass of its own over the output.
     package static func multiplyAddingBias(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, transposeB: Bool = false,
-        bias: UnsafePointer<Float>?, activation: FusedActivation?, c: UnsafeMutablePointer<Float>,
-        context: ExecutionContext
+        bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>? = nil, activation: FusedActivation?,
+        c: UnsafeMutablePointer<Float>, context: ExecutionContext
     ) throws {
         guard m > 0, n > 0 else { return }
         let (work, overflow) = m.multipliedReportingOverflow(by: n)
@@ -81,7 +82,18 @@ extension MatrixMultiplication {
             }
             guard !rows.isEmpty, !columns.isEmpty else { return }
             let corner = c + rows.lowerBound * n + columns.lowerBound
-            if let bias {
+            if let residual {
+                let residualCorner = residual + rows.lowerBound * n + columns.lowerBound
+                for row in 0..<rows.count {
+                    let destination = corner + row * n, source = residualCorner + row * n
+                    if let bias {
+                        let offsets = bias + columns.lowerBound
+                        for column in 0..<columns.count { destination[column] = source[column] + offsets[column] }
+                    } else {
+                        destination.update(from: source, count: columns.count)
+                    }
+                }
+            } else if let bias {
                 for row in 0..<rows.count {
                     (corner + row * n).update(from: bias + columns.lowerBound, count: columns.count)
                 }
@@ -90,7 +102,7 @@ extension MatrixMultiplication {
                 try multiply(transposeA: false, transposeB: transposeB, m: rows.count, n: columns.count, k: k, alpha: 1,
                              a: a + rows.lowerBound * k, lda: k,
                              b: transposeB ? b + columns.lowerBound * k : b + columns.lowerBound, ldb: transposeB ? k : n,
-                             beta: bias == nil ? 0 : 1, c: corner, ldc: n)
+                             beta: bias == nil && residual == nil ? 0 : 1, c: corner, ldc: n)
             } catch {
                 failure.withLock { $0 = error }
                 return

@@ -1,9 +1,11 @@
-/// Moves a residual `Add` into the float32 `Conv` producing one of its operands: `Add(Conv(x, w, b), z)`
-/// becomes `Conv(x, w, b, z)` with the Kiln-internal attribute `kiln_residual = 1`, which computes
-/// `conv(x, w) + b + z` while each block of output is still in cache (the GEMM path starts the
-/// product from `z + b` at no cost). Run before ``FuseActivationPass``, the `Relu` of a ResNet block
-/// then fuses too, so `Conv → Add → Relu` becomes one node and the output is written once, not three
-/// times.
+/// Moves a residual `Add` into the float32 `Conv` or `MatMul` producing one of its operands:
+/// `Add(Conv(x, w, b), z)` becomes `Conv(x, w, b, z)` with the Kiln-internal attribute
+/// `kiln_residual = 1`, which computes `conv(x, w) + b + z` while each block of output is still in
+/// cache (the GEMM paths start the product from `z + b` at no cost). Run before
+/// ``FuseActivationPass``, the `Relu` of a ResNet block then fuses too, so `Conv → Add → Relu` becomes
+/// one node and the output is written once, not three times. A transformer's `MatMul (+ bias) → Add`
+/// before each LayerNormalization becomes `MatMul(a, w, bias, z)` the same way (the bias slot is
+/// empty when there is none).
 ///
 /// Applies when the Conv's output is read only by the Add, the Conv has no fused activation yet
 /// (the activation must come after the sum), `z` has exactly the Add's output shape (no
@@ -12,7 +14,7 @@
 public struct FuseResidualAddPass: GraphPass {
     public let name = "fuse_residual_add"
 
-    /// Marks a `Conv` whose fourth input is a residual added to its output.
+    /// Marks a `Conv` or `MatMul` whose fourth input is a residual added to its output.
     package static let attributeName = "kiln_residual"
 
     public init() {}
@@ -43,7 +45,8 @@ public struct FuseResidualAddPass: GraphPass {
                   graph.valueTypes[source]?.shape == outputShape,
                   (producers[residual] ?? -1) < convIndex else { continue }
             var conv = graph.nodes[convIndex]
-            guard conv.domain.isEmpty, conv.opType == "Conv", conv.outputs.count == 1, conv.inputs.count <= 3,
+            guard conv.domain.isEmpty, ["Conv", "MatMul"].contains(conv.opType), conv.outputs.count == 1,
+                  conv.inputs.count <= 3,
                   conv.attributes[FusedActivation.attributeName] == nil,
                   conv.attributes[Self.attributeName] == nil else { continue }
             while conv.inputs.count < 3 { conv.inputs.append("") }

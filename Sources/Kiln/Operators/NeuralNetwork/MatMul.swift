@@ -14,12 +14,16 @@ package struct MatMul: Operator {
     package static let biasAttributeName = "kiln_bias"
 
     package let addsBias: Bool
+    /// Whether a fourth input `Z` of the output's shape is added before the activation
+    /// (``FuseResidualAddPass``; the bias slot is then "" when there is no bias).
+    package let addsResidual: Bool
     package let activation: FusedActivation?
 
     package init(node: Node, opset: Int) throws {
         addsBias = try node.int(Self.biasAttributeName, default: 0) != 0
+        addsResidual = try node.int(FuseResidualAddPass.attributeName, default: 0) != 0
         activation = try FusedActivation(node: node)
-        try node.expectArity(inputs: addsBias ? 3...3 : 2...2)
+        try node.expectArity(inputs: addsResidual ? 4...4 : (addsBias ? 3...3 : 2...2))
     }
 
     /// Checks the fused bias against the product's last dim.
@@ -53,6 +57,14 @@ package struct MatMul: Operator {
             guard bias.dtype == .float32 else { throw OperatorError("the fused bias must be float32, is \(bias.dtype)") }
             if let biasShape = bias.shape { try checkBias(biasShape, columns: bShape.count > 1 ? right[right.count - 1] : nil) }
         }
+        if addsResidual {
+            let residual = try ShapeInference.requireType(inputs, 3)
+            guard residual.dtype == .float32 else { throw OperatorError("the residual Z must be float32, is \(residual.dtype)") }
+            if let residualShape = residual.shape, residualShape.count != shape.count
+                || zip(residualShape, shape).contains(where: { $0.value != nil && $1.value != nil && $0 != $1 }) {
+                throw OperatorError("residual Z has shape \(residualShape.map(\.description)), the product has \(shape.map(\.description))")
+            }
+        }
         return [TensorType(.float32, shape)]
     }
 
@@ -82,6 +94,12 @@ package struct MatMul: Operator {
             // A 1-D B has no column dim: the product's last dim is then 1.
             try checkBias([Dim](bias.shape), columns: .fixed(n))
         }
+        let residual = addsResidual ? inputs[3] : nil
+        if addsResidual {
+            guard let residual, residual.dtype == .float32, residual.shape == outputShape else {
+                throw OperatorError("residual Z must be float32 of the product's shape \(outputShape), got \(inputs[3].map { "\($0.dtype) \($0.shape)" } ?? "nothing")")
+            }
+        }
         let output = try Tensor.uninitialized(.float32, shape: outputShape)
         guard output.count > 0 else { return [output] }
 
@@ -91,10 +109,13 @@ package struct MatMul: Operator {
                     if rightBatch.allSatisfy({ $0 == 1 }) && leftBatch.count == batch.count {
                         // B is one matrix: fold A's batch dims into its rows.
                         let rows = leftBatch.reduce(1, *) * m
-                        if addsBias || activation != nil {
+                        if addsBias || addsResidual || activation != nil {
                             try bias.withUnsafeFloatPointer { biasValues in
-                                try MatrixMultiplication.multiplyAddingBias(m: rows, n: n, k: k, a: x, b: w, bias: biasValues,
-                                                                            activation: activation, c: y, context: context)
+                                try residual.withUnsafeFloatPointer { residualValues in
+                                    try MatrixMultiplication.multiplyAddingBias(
+                                        m: rows, n: n, k: k, a: x, b: w, bias: biasValues, residual: residualValues,
+                                        activation: activation, c: y, context: context)
+                                }
                             }
                         } else {
                             try MatrixMultiplication.multiply(transposeA: false, transposeB: false, m: rows, n: n, k: k,
@@ -119,15 +140,21 @@ package struct MatMul: Operator {
                             transposeA: false, transposeB: false, m: m, n: n, k: k, alpha: 1, a: x + leftOffset, lda: k,
                             b: w + rightOffset, ldb: n, beta: 0, c: y + entry * m * n, ldc: n)
                     }
-                    // Batched products take the fused bias and activation in a pass of their own.
-                    guard addsBias || activation != nil else { return }
+                    // Batched products take the fused bias, residual and activation in a pass of their own.
+                    guard addsBias || addsResidual || activation != nil else { return }
                     try bias.withUnsafeFloatPointer { biasValues in
-                        let total = output.count
-                        context.parallelFor(total / n, minimumChunk: max(1, 16_384 / n)) { rows in
-                            for row in rows {
-                                let values = y + row * n
-                                if let biasValues { for column in 0..<n { values[column] += biasValues[column] } }
-                                activation?.apply(values, count: n)
+                        try residual.withUnsafeFloatPointer { residualValues in
+                            let total = output.count
+                            context.parallelFor(total / n, minimumChunk: max(1, 16_384 / n)) { rows in
+                                for row in rows {
+                                    let values = y + row * n
+                                    if let biasValues { for column in 0..<n { values[column] += biasValues[column] } }
+                                    if let residualValues {
+                                        let added = residualValues + row * n
+                                        for column in 0..<n { values[column] += added[column] }
+                                    }
+                                    activation?.apply(values, count: n)
+                                }
                             }
                         }
                     }
