@@ -225,7 +225,7 @@ public final class InferenceSession: Sendable {
     /// scalar version, which costs a transcendental function (Gelu, Exp, Erf...) 2-3x its time
     /// (measured: encoder fixture Gelu 38 us in place vs 14 us), while Add or Relu lose nothing.
     private static func mayRunInPlace(_ op: any Operator) -> Bool {
-        op is any NumericUnaryOperator || op is any NumericBinaryOperator || op is Relu
+        type(of: op).mayRunInPlace
     }
 
     /// The signatures whose memory plans are cached, least recently used first (for tests).

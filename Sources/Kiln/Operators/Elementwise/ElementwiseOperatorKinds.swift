@@ -26,6 +26,8 @@ extension FloatUnaryOperator {
 package protocol NumericUnaryOperator: Operator, NumericUnaryOperation {}
 
 extension NumericUnaryOperator {
+    package static var mayRunInPlace: Bool { true }
+
     package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
         [try Elementwise.inferSameShape(inputs, allowed: Elementwise.numericDTypes)]
     }
@@ -39,6 +41,8 @@ extension NumericUnaryOperator {
 package protocol NumericBinaryOperator: Operator, NumericBinaryOperation {}
 
 extension NumericBinaryOperator {
+    package static var mayRunInPlace: Bool { true }
+
     package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
         [try Elementwise.inferBroadcast(inputs, allowed: Elementwise.numericDTypes, symbols: &symbols)]
     }

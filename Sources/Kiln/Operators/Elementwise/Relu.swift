@@ -2,6 +2,7 @@
 /// signed integers). NaN and -0 pass through, as in ONNX Runtime.
 package struct Relu: Operator, NumericUnaryOperation {
     package static let opType = "Relu"
+    package static let mayRunInPlace = true
 
     package init(node: Node, opset: Int) throws {
         try node.expectArity(inputs: 1...1)
