@@ -11,12 +11,12 @@ import Foundation
 /// MobileNetV2). With one pool nothing spins between operators.
 ///
 /// How the work splits, per image and group:
-/// - otherwise, with many output positions (`positions >= threads * minimumTileWidth`): tiles of output positions,
-///   each thread lowering only its tile to a private column buffer sized to stay in L2 (`K x tile`),
-///   then multiplying it, adding bias and the activation while the tile is in cache;
 /// - many output channels (``minimumChannelsPerThread`` per thread) or few output positions (7x7 at
 ///   the end of a ResNet): im2col once (rows split across threads), then the output channels split
-///   across threads.
+///   across threads;
+/// - otherwise (`positions >= threads * minimumTileWidth`): equal tiles of output positions, each
+///   thread lowering only its tile to a private column buffer sized to stay in L2 (`K x tile`), then
+///   multiplying it and adding bias, residual and the activation while the tile is in cache.
 package enum ConvolutionGEMM {
     /// Tiles hold at most this many column floats (256 KiB: a quarter of the 1 MiB L2, leaving room
     /// for OpenBLAS's packed panels).
