@@ -93,14 +93,7 @@ package struct Conv: Operator {
             spatial = inputShape[2...].map { _ in symbols.fresh() }
         }
         let outputShape = [inputShape[0], weightShape[0]] + spatial
-        if addsResidual {
-            let residual = try ShapeInference.requireType(inputs, 3)
-            guard residual.dtype == .float32 else { throw OperatorError("Conv supports float32, residual Z is \(residual.dtype)") }
-            if let shape = residual.shape, shape.count != outputShape.count
-                || zip(shape, outputShape).contains(where: { $0.value != nil && $1.value != nil && $0 != $1 }) {
-                throw OperatorError("residual Z has shape \(shape.map(\.description)), the output has \(outputShape.map(\.description))")
-            }
-        }
+        if addsResidual { try FusedResidual.checkType(inputs, output: outputShape) }
         return [TensorType(.float32, outputShape)]
     }
 
@@ -116,12 +109,7 @@ package struct Conv: Operator {
         let geometry = try window.forwardGeometry(inputSize: Array(input.shape[2...]), kernel: kernel, ceilMode: false)
         let batch = input.shape[0], channels = input.shape[1], outputChannels = weights.shape[0]
         let outputShape = [batch, outputChannels] + geometry.outputSize
-        let residual = addsResidual ? inputs[3] : nil
-        if addsResidual {
-            guard let residual, residual.dtype == .float32, residual.shape == outputShape else {
-                throw OperatorError("residual Z must be float32 of the output's shape \(outputShape), got \(inputs[3].map { "\($0.dtype) \($0.shape)" } ?? "nothing")")
-            }
-        }
+        let residual = addsResidual ? try FusedResidual.checked(inputs, output: outputShape) : nil
         let output = try Tensor.uninitialized(.float32, shape: outputShape)
         guard output.count > 0 else { return [output] }
 

@@ -57,14 +57,7 @@ package struct MatMul: Operator {
             guard bias.dtype == .float32 else { throw OperatorError("the fused bias must be float32, is \(bias.dtype)") }
             if let biasShape = bias.shape { try checkBias(biasShape, columns: bShape.count > 1 ? right[right.count - 1] : nil) }
         }
-        if addsResidual {
-            let residual = try ShapeInference.requireType(inputs, 3)
-            guard residual.dtype == .float32 else { throw OperatorError("the residual Z must be float32, is \(residual.dtype)") }
-            if let residualShape = residual.shape, residualShape.count != shape.count
-                || zip(residualShape, shape).contains(where: { $0.value != nil && $1.value != nil && $0 != $1 }) {
-                throw OperatorError("residual Z has shape \(residualShape.map(\.description)), the product has \(shape.map(\.description))")
-            }
-        }
+        if addsResidual { try FusedResidual.checkType(inputs, output: shape) }
         return [TensorType(.float32, shape)]
     }
 
@@ -94,12 +87,7 @@ package struct MatMul: Operator {
             // A 1-D B has no column dim: the product's last dim is then 1.
             try checkBias([Dim](bias.shape), columns: .fixed(n))
         }
-        let residual = addsResidual ? inputs[3] : nil
-        if addsResidual {
-            guard let residual, residual.dtype == .float32, residual.shape == outputShape else {
-                throw OperatorError("residual Z must be float32 of the product's shape \(outputShape), got \(inputs[3].map { "\($0.dtype) \($0.shape)" } ?? "nothing")")
-            }
-        }
+        let residual = addsResidual ? try FusedResidual.checked(inputs, output: outputShape) : nil
         let output = try Tensor.uninitialized(.float32, shape: outputShape)
         guard output.count > 0 else { return [output] }
 
