@@ -34,10 +34,12 @@ import Testing
         T.expectClose(actual, expected, rtol: 1e-5, atol: 1e-5, "\(height)x\(width) s\(stride) p\(pads)")
     }
 
-    // Every width up to 33: the stride-2 split runs a pair loop whose vector body and remainder
-    // depend on the width and on the parity of the left padding.
+    // Every width up to 33: the stride-2 split runs four pairs per step, and its remainder depends
+    // on the width and on the parity of the left padding.
     @Test(arguments: Array(1...33))
     func matchesReferenceAcrossWidths(width: Int) throws {
+        // Clamps run inside the kernel's loop, the others after it.
+        let activations: [FusedActivation?] = [.clip(low: 0, high: 6), .sigmoid, .relu, nil, .leakyRelu(alpha: 0.1), nil]
         for stride in [1, 2] {
             for (index, pads) in [[1, 1, 1, 1], [0, 0, 0, 0], [0, 1, 2, 0], [2, 2, 2, 2], [1, 3, 0, 2], [0, 0, 1, 1]]
                 .enumerated() {
@@ -45,7 +47,7 @@ import Testing
                 let minimum = pads[0] + pads[2] + height >= 3 && pads[1] + pads[3] + width >= 3
                 guard minimum else { continue }
                 try Self.check(height: height, width: width, stride: stride, pads: pads,
-                               activation: index == 0 ? .clip(low: 0, high: 6) : nil,
+                               activation: activations[index],
                                seed: UInt64(width * 10 + stride * 100 + index))
             }
         }
@@ -55,5 +57,7 @@ import Testing
         try Self.check(height: 112, width: 112, stride: 2, pads: [0, 0, 1, 1], activation: .clip(low: 0, high: 6), seed: 1)
         try Self.check(height: 14, width: 14, stride: 1, pads: [1, 1, 1, 1], activation: .relu, seed: 2)
         try Self.check(height: 7, width: 7, stride: 2, pads: [1, 1, 1, 1], activation: nil, seed: 3)
+        try Self.check(height: 56, width: 56, stride: 1, pads: [1, 1, 1, 1], activation: .geluTanh, seed: 4)
+        try Self.check(height: 57, width: 45, stride: 2, pads: [1, 0, 1, 2], activation: .relu, seed: 5)
     }
 }

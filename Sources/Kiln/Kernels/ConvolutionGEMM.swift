@@ -136,11 +136,17 @@ package enum ConvolutionGEMM {
                         } else {
                             right = groupInput
                         }
-                        // Output channels in chunks of at least 16 rows (sgemm's register blocking).
-                        context.parallelFor(outputsPerGroup, minimumChunk: 16) { rows in
-                            multiplyBlock(groupWeights, right, ldb: outputVolume, groupBias, groupResidual, groupOutput,
-                                          ldc: outputVolume, rows: rows, columns: outputVolume, depth: depth,
-                                          activation: activation)
+                        // One block of output channels per thread, at least 16 rows each (sgemm's
+                        // register blocking): every block packs all of `right` again, so more,
+                        // smaller blocks would cost more than they balance.
+                        let blocks = max(1, min(threads, outputsPerGroup / 16))
+                        context.parallelChunks(blocks) { _, blockRange in
+                            for block in blockRange {
+                                let rows = (outputsPerGroup * block / blocks)..<(outputsPerGroup * (block + 1) / blocks)
+                                multiplyBlock(groupWeights, right, ldb: outputVolume, groupBias, groupResidual, groupOutput,
+                                              ldc: outputVolume, rows: rows, columns: outputVolume, depth: depth,
+                                              activation: activation)
+                            }
                         }
                     }
                 }
@@ -287,7 +293,7 @@ extension ConvolutionKernels {
         let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
         let firstRow = positions.lowerBound / outputWidth, lastRow = (positions.upperBound - 1) / outputWidth
         let planeSize = inputHeight * inputWidth
-        let evenCount = (inputWidth + 1) / 2, pairCount = inputWidth / 2
+        let evenCount = (inputWidth + 1) / 2
 
         withUnsafeTemporaryAllocation(of: Float.self, capacity: inputWidth + 1) { halves in
             let even = halves.baseAddress!, odd = even + evenCount
@@ -301,12 +307,8 @@ extension ConvolutionKernels {
                         let inputRow = outputRow * strideHeight + tapRow * dilationHeight - padTop
                         let rowInside = inputRow >= 0 && inputRow < inputHeight
                         if rowInside {
-                            let source = plane + inputRow * inputWidth
-                            for pair in 0..<pairCount {
-                                even[pair] = source[2 * pair]
-                                odd[pair] = source[2 * pair + 1]
-                            }
-                            if evenCount > pairCount { even[pairCount] = source[inputWidth - 1] }
+                            EvenOddSplit.split(plane + inputRow * inputWidth, first: 0, last: inputWidth,
+                                               paddedWidth: inputWidth, even: even, odd: odd)
                         }
                         for tapColumn in 0..<kernelWidth {
                             let row = (channel * kernelHeight + tapRow) * kernelWidth + tapColumn

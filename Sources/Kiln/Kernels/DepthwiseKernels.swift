@@ -73,34 +73,17 @@ package enum DepthwiseKernels {
                 (destination + firstColumn).update(from: input + y * inputWidth + (firstColumn - padLeft), count: copied)
                 (destination + lastColumn).update(repeating: 0, count: paddedWidth - lastColumn)
             } else {
-                // Split straight from the input, one (even, odd) pair per step so the loads form a
-                // single interleaved group the vectorizer turns into wide loads and shuffles; only
-                // the pairs that straddle the padding take the bounds-tested path.
-                let odd = destination + evenCount
-                let source = input + y * inputWidth - padLeft
-                func padded(_ column: Int) -> Float {
-                    column >= firstColumn && column < lastColumn ? source[column] : 0
-                }
-                let firstPair = min((firstColumn + 1) / 2, evenCount)
-                let endPair = max(firstPair, lastColumn / 2)
-                for pair in 0..<firstPair {
-                    destination[pair] = padded(2 * pair)
-                    odd[pair] = padded(2 * pair + 1)
-                }
-                for pair in firstPair..<endPair {
-                    destination[pair] = source[2 * pair]
-                    odd[pair] = source[2 * pair + 1]
-                }
-                for pair in endPair..<evenCount {
-                    destination[pair] = padded(2 * pair)
-                    if pair < outputWidth { odd[pair] = padded(2 * pair + 1) }
-                }
+                EvenOddSplit.split(input + y * inputWidth - padLeft, first: firstColumn, last: lastColumn,
+                             paddedWidth: paddedWidth, even: destination, odd: destination + evenCount)
             }
         }
 
         let w00 = weights[0], w01 = weights[1], w02 = weights[2]
         let w10 = weights[3], w11 = weights[4], w12 = weights[5]
         let w20 = weights[6], w21 = weights[7], w22 = weights[8]
+        // A clamp (Relu, Relu6) is applied in the loop; other activations after each row.
+        let (low, high) = activation?.clampBounds ?? (-.infinity, .infinity)
+        let rowActivation = activation?.clampBounds == nil ? activation : nil
         for outputRow in 0..<outputHeight {
             let top = scratch + outputRow * stride * rowPitch
             let middle = top + rowPitch, bottom = middle + rowPitch
@@ -110,7 +93,8 @@ package enum DepthwiseKernels {
                     var total = bias + w00 * top[column] + w01 * top[column + 1] + w02 * top[column + 2]
                     total += w10 * middle[column] + w11 * middle[column + 1] + w12 * middle[column + 2]
                     total += w20 * bottom[column] + w21 * bottom[column + 1] + w22 * bottom[column + 2]
-                    destination[column] = total
+                    let raised = total < low ? low : total
+                    destination[column] = raised > high ? high : raised
                 }
             } else {
                 let topOdd = top + evenCount, middleOdd = middle + evenCount, bottomOdd = bottom + evenCount
@@ -118,10 +102,11 @@ package enum DepthwiseKernels {
                     var total = bias + w00 * top[column] + w01 * topOdd[column] + w02 * top[column + 1]
                     total += w10 * middle[column] + w11 * middleOdd[column] + w12 * middle[column + 1]
                     total += w20 * bottom[column] + w21 * bottomOdd[column] + w22 * bottom[column + 1]
-                    destination[column] = total
+                    let raised = total < low ? low : total
+                    destination[column] = raised > high ? high : raised
                 }
             }
-            activation?.apply(destination, count: outputWidth)
+            rowActivation?.apply(destination, count: outputWidth)
         }
     }
 
@@ -167,9 +152,7 @@ package enum DepthwiseKernels {
                     odd.update(repeating: 0, count: outputWidth)
                     continue
                 }
-                for column in 0..<firstColumn { (column & 1 == 0 ? even : odd)[column >> 1] = 0 }
-                for column in firstColumn..<lastColumn { (column & 1 == 0 ? even : odd)[column >> 1] = source[column] }
-                for column in lastColumn..<paddedWidth { (column & 1 == 0 ? even : odd)[column >> 1] = 0 }
+                EvenOddSplit.split(source, first: firstColumn, last: lastColumn, paddedWidth: paddedWidth, even: even, odd: odd)
             }
         }
 
@@ -190,13 +173,15 @@ package enum DepthwiseKernels {
         let w3 = weights[3], w4 = weights[4], w5 = weights[5]
         let w6 = weights[6], w7 = weights[7], w8 = weights[8]
         let count = (outputHeight - 1) * pitch + outputWidth
+        let (low, high) = activation?.clampBounds ?? (-.infinity, .infinity)
         for index in 0..<count {
             var total = bias + w0 * t0[index] + w1 * t1[index] + w2 * t2[index]
             total += w3 * t3[index] + w4 * t4[index] + w5 * t5[index]
             total += w6 * t6[index] + w7 * t7[index] + w8 * t8[index]
-            result[index] = total
+            let raised = total < low ? low : total
+            result[index] = raised > high ? high : raised
         }
-        activation?.apply(result, count: count)
+        if activation?.clampBounds == nil { activation?.apply(result, count: count) }
         for row in 0..<outputHeight {
             (output + row * outputWidth).update(from: result + row * pitch, count: outputWidth)
         }

@@ -64,7 +64,7 @@ package enum PoolingKernels {
         // not vectorize at baseline SSE2, so each input row is split once into its even and odd
         // positions and every tap then reads one of the halves contiguously.
         let splitsRows = inner == 1 && stride == 2
-        let evenCount = (inputLength + 1) / 2, pairCount = inputLength / 2
+        let evenCount = (inputLength + 1) / 2
         withUnsafeTemporaryAllocation(of: Float.self, capacity: splitsRows ? inputLength + 1 : 1) { halvesBuffer in
         let even = halvesBuffer.baseAddress!, odd = even + evenCount
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * kernel) { ranges in
@@ -78,11 +78,7 @@ package enum PoolingKernels {
                 let output = destination + block * outputLength * inner
                 output.update(repeating: isMaximum ? -.infinity : 0, count: outputLength * inner)
                 if splitsRows {
-                    for pair in 0..<pairCount {
-                        even[pair] = input[2 * pair]
-                        odd[pair] = input[2 * pair + 1]
-                    }
-                    if evenCount > pairCount { even[pairCount] = input[inputLength - 1] }
+                    EvenOddSplit.split(input, first: 0, last: inputLength, paddedWidth: inputLength, even: even, odd: odd)
                 }
                 for tap in 0..<kernel {
                     let lower = ranges[2 * tap], upper = ranges[2 * tap + 1]

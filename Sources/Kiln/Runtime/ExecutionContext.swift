@@ -1,3 +1,4 @@
+import Foundation
 
 /// What a kernel may use while it runs: the intra-op parallelism of the session.
 ///
@@ -16,21 +17,34 @@ package final class ExecutionContext: Sendable {
         parallelChunks(count, minimumChunk: minimumChunk) { _, range in body(range) }
     }
 
-    /// Like ``parallelFor(_:minimumChunk:_:)``, also passing each chunk's index, which is below
-    /// ``threads``: a kernel can give every chunk its own slice of one scratch buffer allocated
-    /// beforehand on the calling thread (where the run's memory plan serves it).
-    package func parallelChunks(_ count: Int, minimumChunk: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+    /// Like ``parallelFor(_:minimumChunk:_:)``, also passing the index of the participant running
+    /// each chunk. It is below ``threads``, and one participant's calls never overlap, so a kernel
+    /// can give every participant its own slice of one scratch buffer allocated beforehand on the
+    /// calling thread (where the run's memory plan serves it).
+    ///
+    /// The work is cut into up to ``piecesPerThread`` chunks per thread, which the threads claim as
+    /// they become free: a thread that starts late or is slowed down by the host does less, instead
+    /// of every other thread waiting for it.
+    package func parallelChunks(_ count: Int, minimumChunk: Int = 1, _ body: (_ participant: Int, _ chunk: Range<Int>) -> Void) {
         guard count > 0 else { return }
-        let chunks = min(threads, max(1, count / max(minimumChunk, 1)))
-        if chunks <= 1 {
+        let pieces = min(threads * Self.piecesPerThread, IntraOpPool.maximumPieces, max(1, count / max(minimumChunk, 1)))
+        if threads <= 1 || pieces <= 1 {
             body(0, 0..<count)
             return
         }
-        func split(_ chunk: Int) { body(chunk, (count * chunk / chunks)..<(count * (chunk + 1) / chunks)) }
-        if IntraOpPool.shared.run(chunks: chunks, { split($0) }) { return }
+        func range(_ piece: Int) -> Range<Int> { (count * piece / pieces)..<(count * (piece + 1) / pieces) }
+        if IntraOpPool.shared.run(pieces: pieces, participants: min(threads, pieces), { body($0, range($1)) }) { return }
         // The pool is busy (another run's region, or a region inside a region): do it here.
-        for chunk in 0..<chunks { split(chunk) }
+        body(0, 0..<count)
     }
+
+    /// Chunks per thread a parallel region is cut into (`KILN_POOL_PIECES` overrides it, for
+    /// measuring). Kernels whose pieces lose efficiency when cut smaller (matrix products, tiled
+    /// convolutions) pass a count of whole blocks instead, which caps the pieces at that count.
+    package static let piecesPerThread: Int = {
+        guard let text = getenv("KILN_POOL_PIECES"), let value = Int(String(cString: text)), value > 0 else { return 4 }
+        return value
+    }()
 }
 
 /// Carries a value across a concurrency boundary the compiler cannot prove safe; each use says why.

@@ -14,10 +14,18 @@ import Synchronization
 /// for the next region before it sleeps. The spin is bounded: after a run returns, workers are idle
 /// within that time. A region that finds the pool busy (another run's region, or a region started
 /// from inside a region) runs on the calling thread alone rather than waiting.
+///
+/// A region is cut into pieces that the participants claim one at a time, the calling thread
+/// included. On a virtual machine a vCPU is regularly late (descheduled by the host, or still waking
+/// up): with one fixed piece per thread every region then waited for it, and 2-thread runs swung
+/// between fast and slow phases far more than ONNX Runtime's. Now whoever is running takes the next
+/// piece, and the caller waits only for pieces already claimed, never for a worker that has not
+/// shown up; a worker that arrives after the last piece is taken does nothing.
 package final class IntraOpPool: @unchecked Sendable {
-    // @unchecked: `job` and `chunkCount` are written only by the dispatching thread while it holds
-    // `dispatching`, before `generation` is bumped (release), and read by workers after they observe
-    // the new generation (acquire); the condition variable guards sleeping.
+    // @unchecked: `job` is written only by the dispatching thread while it holds `dispatching`,
+    // before it publishes the region in `claims` (release). A worker reads it only after claiming a
+    // piece of that region (acquire), and the dispatching thread neither returns nor writes `job`
+    // again until every claimed piece is counted in `completed`.
 
     package static let shared = IntraOpPool(workers: max(0, ProcessInfo.processInfo.activeProcessorCount - 1))
 
@@ -25,14 +33,36 @@ package final class IntraOpPool: @unchecked Sendable {
     package static let spinLimit: Duration = .microseconds(
         Int64(ProcessInfo.processInfo.environment["KILN_POOL_SPIN_US"].flatMap(Int.init) ?? 200))
 
+    /// Most pieces and participants one region can have (the widths of their fields in ``Region``).
+    package static let maximumPieces = Int(Region.fieldMask)
+    package static let maximumParticipants = Int(Region.participantMask)
+
     /// Worker threads (the dispatching thread is the extra participant).
     package let workers: Int
     private let dispatching = Mutex<Bool>(false)
-    private let generation = Atomic<Int>(0)
-    private let remaining = Atomic<Int>(0)
+    /// The current region, packed into one word so that a claim is a single compare-and-swap that
+    /// also checks the region is still the one the claimer woke up for.
+    private let claims = Atomic<UInt64>(0)
+    /// Pieces of the current region finished (by anyone).
+    private let completed = Atomic<Int>(0)
     private let sleepers = NSCondition()
-    private var job: ((Int) -> Void)?
-    private var chunkCount = 0
+    private var job: ((_ participant: Int, _ piece: Int) -> Void)?
+    /// Generation of the last region dispatched; written only while holding `dispatching`.
+    private var lastGeneration: UInt64 = 0
+
+    /// Field layout of `claims`: generation (upper 32 bits), participants (10), pieces (11), next
+    /// piece to hand out (11, lowest, so a claim adds 1).
+    private enum Region {
+        static let fieldMask: UInt64 = (1 << 11) - 1
+        static let participantMask: UInt64 = (1 << 10) - 1
+        static func pack(generation: UInt64, participants: Int, pieces: Int) -> UInt64 {
+            (generation << 32) | (UInt64(participants) << 22) | (UInt64(pieces) << 11)
+        }
+        static func generation(_ word: UInt64) -> UInt64 { word >> 32 }
+        static func participants(_ word: UInt64) -> Int { Int((word >> 22) & participantMask) }
+        static func pieces(_ word: UInt64) -> Int { Int((word >> 11) & fieldMask) }
+        static func next(_ word: UInt64) -> Int { Int(word & fieldMask) }
+    }
 
     private init(workers: Int) {
         self.workers = workers
@@ -43,11 +73,14 @@ package final class IntraOpPool: @unchecked Sendable {
         }
     }
 
-    /// Runs `body(chunk)` for every chunk in `0..<chunks` (chunk 0 on the calling thread) and returns
-    /// when all are done. Returns false, having run nothing, when the pool is taken; the caller then
-    /// runs the chunks itself.
-    package func run(chunks: Int, _ body: (Int) -> Void) -> Bool {
-        guard chunks > 1, workers > 0 else { return false }
+    /// Runs `body(participant, piece)` for every piece in `0..<pieces` on up to `participants`
+    /// threads (participant 0 is the calling thread; every participant index is below
+    /// `participants`, and one participant's calls never overlap, so it can own a slice of scratch)
+    /// and returns when all are done. Returns false, having run nothing, when the pool is taken or
+    /// there is nobody to share with; the caller then runs the pieces itself.
+    package func run(pieces: Int, participants: Int, _ body: (_ participant: Int, _ piece: Int) -> Void) -> Bool {
+        let participants = min(participants, workers + 1, Self.maximumParticipants)
+        guard pieces > 1, participants > 1, pieces <= Self.maximumPieces else { return false }
         let acquired = dispatching.withLock { busy -> Bool in
             if busy { return false }
             busy = true
@@ -55,58 +88,69 @@ package final class IntraOpPool: @unchecked Sendable {
         }
         guard acquired else { return false }
         defer { dispatching.withLock { $0 = false } }
-        let participants = min(chunks, workers + 1)
+        lastGeneration &+= 1
+        let generation = lastGeneration & 0xFFFF_FFFF
         withoutActuallyEscaping(body) { body in
-            // Every worker acknowledges every region (even with no chunk of its own) before this
-            // returns, so no worker can act on a stale `job` or count, and none holds `job` after.
-            let work: (Int) -> Void = { participant in
-                var chunk = participant
-                while chunk < chunks {
-                    body(chunk)
-                    chunk += participants
-                }
-            }
-            job = work
-            chunkCount = participants
-            remaining.store(workers, ordering: .relaxed)
+            job = body
+            completed.store(0, ordering: .relaxed)
             sleepers.lock()
-            generation.add(1, ordering: .releasing)
+            claims.store(Region.pack(generation: generation, participants: participants, pieces: pieces),
+                         ordering: .releasing)
             sleepers.broadcast()
             sleepers.unlock()
-            work(0)
-            while remaining.load(ordering: .acquiring) > 0 {}
+            while let piece = claim(generation: generation) {
+                body(0, piece)
+                completed.add(1, ordering: .releasing)
+            }
+            // Only pieces some worker has claimed are left, and they are running.
+            while completed.load(ordering: .acquiring) < pieces {}
             job = nil
         }
         return true
     }
 
+    /// Takes the next piece of region `generation`, or nil when it has none left or is over.
+    private func claim(generation: UInt64) -> Int? {
+        var word = claims.load(ordering: .acquiring)
+        while Region.generation(word) == generation && Region.next(word) < Region.pieces(word) {
+            let (exchanged, original) = claims.compareExchange(
+                expected: word, desired: word + 1, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
+            if exchanged { return Region.next(word) }
+            word = original
+        }
+        return nil
+    }
+
     private func workerLoop(index: Int) {
-        var seen = 0
+        var seen: UInt64 = 0
         while true {
             // Poll for the next region for a while, then sleep until one arrives.
             let spinUntil = ContinuousClock.now + IntraOpPool.spinLimit
-            var current = generation.load(ordering: .acquiring)
+            var word = claims.load(ordering: .acquiring)
             var polls = 0
-            while current == seen {
+            while Region.generation(word) == seen {
                 polls += 1
                 if polls & 255 == 0 && ContinuousClock.now >= spinUntil { break }
-                current = generation.load(ordering: .acquiring)
+                word = claims.load(ordering: .acquiring)
             }
-            if current == seen {
+            if Region.generation(word) == seen {
                 sleepers.lock()
-                while generation.load(ordering: .acquiring) == seen { sleepers.wait() }
+                while Region.generation(claims.load(ordering: .acquiring)) == seen { sleepers.wait() }
                 sleepers.unlock()
-                current = generation.load(ordering: .acquiring)
+                word = claims.load(ordering: .acquiring)
             }
-            seen = current
-            if index < chunkCount { runChunk(index) }
-            remaining.subtract(1, ordering: .releasing)
+            seen = Region.generation(word)
+            guard index < Region.participants(word) else { continue }
+            while let piece = claim(generation: seen) {
+                runPiece(participant: index, piece: piece)
+                completed.add(1, ordering: .releasing)
+            }
         }
     }
 
-    /// Calls the current job; its reference ends with this call, before the worker acknowledges.
+    /// Calls the current job; its reference ends with this call, before the piece is counted.
     @inline(never)
-    private func runChunk(_ index: Int) {
-        job?(index)
+    private func runPiece(participant: Int, piece: Int) {
+        job?(participant, piece)
     }
 }

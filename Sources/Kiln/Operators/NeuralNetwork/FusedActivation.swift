@@ -80,6 +80,17 @@ package enum FusedActivation: Sendable, Equatable {
         }
     }
 
+    /// `(low, high)` when the activation is a clamp (Relu is `(0, +inf)`), so a kernel can apply it
+    /// inside its own loop as `raised = x < low ? low : x; y = raised > high ? high : raised`, the
+    /// same comparisons as ``apply(_:count:)``; nil for the others.
+    package var clampBounds: (low: Float, high: Float)? {
+        switch self {
+        case .relu: return (0, .infinity)
+        case .clip(let low, let high): return (low, high)
+        default: return nil
+        }
+    }
+
     /// The scalar reference of ``apply(_:count:)``.
     package func reference(_ x: Float) -> Float {
         switch self {

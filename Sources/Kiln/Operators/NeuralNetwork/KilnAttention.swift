@@ -148,9 +148,13 @@ package struct KilnAttention: Operator {
         let blocksPerHead = (g.querySequence + rowsPerBlock - 1) / rowsPerBlock
         let items = g.batch * g.heads * blocksPerHead
         let failure = Mutex<(any Error)?>(nil)
-        context.parallelFor(items) { range in
-            let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * g.keySequence)
-            defer { scratch.deallocate() }
+        // One block of scores per thread, taken on the calling thread so a planned run serves it
+        // from its arena.
+        let scratchCount = max(1, rowsPerBlock * g.keySequence)
+        let scratchBase = try KernelScratch.floats(rows: context.threads, columns: scratchCount, purpose: "attention scores")
+        defer { KernelScratch.release(scratchBase) }
+        context.parallelChunks(items) { participant, range in
+            let scratch = scratchBase + participant * scratchCount
             for item in range {
                 let block = item % blocksPerHead, head = (item / blocksPerHead) % g.heads
                 let batch = item / (blocksPerHead * g.heads)
