@@ -46,7 +46,7 @@ package struct PoolingAttributes: Sendable {
         let output = try Tensor.uninitialized(.float32, shape: Array(input.shape[0..<2]) + geometry.outputSize)
         guard output.count > 0 else { return output }
         let inputVolume = geometry.inputVolume, outputVolume = geometry.outputVolume
-        let scratchCount = PoolingKernels.scratchCount(geometry)
+        let scratchCount = PoolingKernels.scratchCount(geometry, mode: mode)
         // One scratch plane per thread, taken on the calling thread so a planned run serves it from
         // its arena instead of the heap.
         let scratchBase = try KernelScratch.floats(rows: context.threads, columns: max(1, scratchCount),
