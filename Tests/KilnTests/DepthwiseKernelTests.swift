@@ -53,6 +53,45 @@ import Testing
         }
     }
 
+    // A caller convolving many planes passes `paddingReady` after the first: the padding written
+    // for the first plane must still be zero, and nothing of the first plane may leak into the next.
+    @Test(arguments: [5, 7, 14, 28, 31])
+    func reusesPaddingAcrossPlanes(width: Int) throws {
+        for stride in [1, 2] {
+            for pads in [[1, 1, 1, 1], [0, 1, 2, 0], [2, 2, 2, 2]] {
+                let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [],
+                                attributes: ["pads": .ints(pads), "strides": .ints([stride, stride])])
+                let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(
+                    inputSize: [width, width], kernel: [3, 3], ceilMode: false)
+                let planes = 3
+                let x = T.random([1, planes, width, width], seed: UInt64(width + stride * 100))
+                let w = T.random([planes, 1, 3, 3], seed: 7)
+                let shape = [1, planes] + geometry.outputSize
+                let expected = T.reference(shape, [x, w]) { pointers, output in
+                    for plane in 0..<planes {
+                        ConvolutionKernels.reference(
+                            input: pointers[0] + plane * geometry.inputVolume, weights: pointers[1] + plane * 9,
+                            bias: nil, output: output + plane * geometry.outputVolume, batch: 1, inputChannels: 1,
+                            outputChannels: 1, groups: 1, geometry: geometry)
+                    }
+                }
+                let actual = T.reference(shape, [x, w]) { pointers, output in
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: DepthwiseKernels.scratchFloats(geometry))
+                    defer { scratch.deallocate() }
+                    // Garbage first, so padding the kernel failed to write would show.
+                    scratch.initialize(repeating: .nan, count: DepthwiseKernels.scratchFloats(geometry))
+                    for plane in 0..<planes {
+                        DepthwiseKernels.convolve3x3(pointers[0] + plane * geometry.inputVolume,
+                                                     weights: pointers[1] + plane * 9, bias: 0, geometry: geometry,
+                                                     activation: nil, scratch: scratch, paddingReady: plane > 0,
+                                                     output: output + plane * geometry.outputVolume)
+                    }
+                }
+                T.expectClose(actual, expected, rtol: 1e-5, atol: 1e-5, "\(width) s\(stride) p\(pads)")
+            }
+        }
+    }
+
     @Test func matchesReferenceOnMobileNetShapes() throws {
         try Self.check(height: 112, width: 112, stride: 2, pads: [0, 0, 1, 1], activation: .clip(low: 0, high: 6), seed: 1)
         try Self.check(height: 14, width: 14, stride: 1, pads: [1, 1, 1, 1], activation: .relu, seed: 2)

@@ -40,15 +40,18 @@ package enum DepthwiseKernels {
     /// - Parameters:
     ///   - weights: The 9 taps, row-major.
     ///   - scratch: ``scratchFloats(_:)`` floats.
+    ///   - paddingReady: The scratch was last used by this function with the same geometry, so its
+    ///     padding is already zero (a caller convolving many planes passes true after the first).
     package static func convolve3x3(_ input: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: Float,
                                     geometry: SlidingWindowGeometry, activation: FusedActivation?,
-                                    scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+                                    scratch: UnsafeMutablePointer<Float>, paddingReady: Bool = false,
+                                    output: UnsafeMutablePointer<Float>) {
         let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
         let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
         guard outputHeight > 0, outputWidth > 0 else { return }
         if outputWidth < flatWidthLimit {
             convolve3x3Flat(input, weights: weights, bias: bias, geometry: geometry, activation: activation,
-                            scratch: scratch, output: output)
+                            scratch: scratch, paddingReady: paddingReady, output: output)
             return
         }
         let stride = geometry.strides[0]
@@ -119,7 +122,8 @@ package enum DepthwiseKernels {
     /// pitch's spare columns are computed and dropped), and the rows are copied out.
     static func convolve3x3Flat(_ input: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: Float,
                                 geometry: SlidingWindowGeometry, activation: FusedActivation?,
-                                scratch: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+                                scratch: UnsafeMutablePointer<Float>, paddingReady: Bool,
+                                output: UnsafeMutablePointer<Float>) {
         let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
         let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
         let stride = geometry.strides[0]
@@ -135,23 +139,19 @@ package enum DepthwiseKernels {
         // Input columns that land inside a padded row, and where.
         let firstColumn = min(paddedWidth, max(0, padLeft))
         let lastColumn = max(firstColumn, min(paddedWidth, inputWidth + padLeft))
+        // The padding is the same for every plane of the node, so it is written once per scratch
+        // buffer; each plane then writes only the rows that hold input. (Zeroing and copying rows
+        // of 7 to 28 floats through memset and memmove cost more than the arithmetic.)
+        if !paddingReady { scratch.update(repeating: 0, count: padded) }
         for row in 0..<paddedHeight {
             let y = row - padTop
-            let inside = y >= 0 && y < inputHeight
-            let source = input + (inside ? y * inputWidth : 0) - padLeft
+            guard y >= 0 && y < inputHeight else { continue }
+            let source = input + y * inputWidth - padLeft
             if stride == 1 {
                 let destination = scratch + row * pitch
-                guard inside else { destination.update(repeating: 0, count: paddedWidth); continue }
-                destination.update(repeating: 0, count: firstColumn)
-                (destination + firstColumn).update(from: source + firstColumn, count: lastColumn - firstColumn)
-                (destination + lastColumn).update(repeating: 0, count: paddedWidth - lastColumn)
+                for column in firstColumn..<lastColumn { destination[column] = source[column] }
             } else {
                 let even = scratch + (row & 1) * 2 * quarter + (row >> 1) * pitch, odd = even + quarter
-                guard inside else {
-                    even.update(repeating: 0, count: outputWidth + 1)
-                    odd.update(repeating: 0, count: outputWidth)
-                    continue
-                }
                 EvenOddSplit.split(source, first: firstColumn, last: lastColumn, paddedWidth: paddedWidth, even: even, odd: odd)
             }
         }
@@ -183,7 +183,8 @@ package enum DepthwiseKernels {
         }
         if activation?.clampBounds == nil { activation?.apply(result, count: count) }
         for row in 0..<outputHeight {
-            (output + row * outputWidth).update(from: result + row * pitch, count: outputWidth)
+            let source = result + row * pitch, destination = output + row * outputWidth
+            for column in 0..<outputWidth { destination[column] = source[column] }
         }
     }
 }

@@ -173,7 +173,8 @@ package struct Conv: Operator {
                         let channel = plane % channels
                         DepthwiseKernels.convolve3x3(x + plane * inputVolume, weights: w + channel * 9,
                                                      bias: b?[channel] ?? 0, geometry: planar, activation: unfusedActivation,
-                                                     scratch: scratch, output: y + plane * outputVolume)
+                                                     scratch: scratch, paddingReady: plane != planes.lowerBound,
+                                                     output: y + plane * outputVolume)
                     }
                 }
                 return false
