@@ -15,7 +15,10 @@ batch 1 and 64, all-MiniLM-L6-v2 at sequence 128 with batch 1 and 8) and each th
    whose peak RSS comes from GNU time (`/usr/bin/time -f %M`) around that child. An ORT round is W warm-up runs and K timed runs in
    the worker. Both sides get the same W and K (from ORT's speed, so a round takes about
    --round-seconds for ORT).
-4. Reported latency = the median over rounds of each round's median (and p90), for both sides alike.
+4. Reported latency = the median over rounds of each round's median (and p90), for both sides alike;
+   Kiln/ORT is the ratio of those medians. The table also gives the median and range of the per-round
+   ratios (each Kiln round over the ORT round beside it), which drift in the machine's speed affects
+   less.
    FLOPs (Conv, Gemm, MatMul; 2 per multiply-add) come from the ONNX graph with every tensor's shape
    measured by running it once in ORT.
 
@@ -433,6 +436,14 @@ class CaseResult:
             return self.kiln.median_ms / self.ort.median_ms
         return None
 
+    @property
+    def round_ratios(self) -> list[float]:
+        """Kiln/ORT of each round's medians, the two sides of a round measured back to back. When the
+        machine's speed drifts over minutes, both sides of a round see the same state, so these
+        spread less than the two medians over all rounds do."""
+        pairs = zip(self.kiln.rounds, self.ort.rounds)
+        return [k["median_ms"] / o["median_ms"] for k, o in pairs if k.get("median_ms") and o.get("median_ms")]
+
 
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q, method="linear"))
@@ -540,9 +551,10 @@ def gflops(gflop: float | None, median: float | None) -> str:
 
 def table(results: list[CaseResult]) -> str:
     lines = [
-        "| model | thr | Kiln median / p90 ms | ORT median / p90 ms | Kiln/ORT | GFLOP | GFLOP/s Kiln / ORT "
-        "| load→first result Kiln ms | ORT session ms (+ first run) | peak RSS MB Kiln / ORT |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | thr | Kiln median / p90 ms | ORT median / p90 ms | Kiln/ORT | per-round Kiln/ORT: median (range) "
+        "| GFLOP | GFLOP/s Kiln / ORT | load→first result Kiln ms | ORT session ms (+ first run) "
+        "| peak RSS MB Kiln / ORT |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
@@ -552,12 +564,15 @@ def table(results: list[CaseResult]) -> str:
         kiln_latency = cell(k.error) if k.error else f"{ms(k.median_ms)} / {ms(k.p90_ms)}"
         ort_latency = cell(o.error) if o.error else f"{ms(o.median_ms)} / {ms(o.p90_ms)}"
         ratio = "—" if r.ratio is None else f"**{r.ratio:.2f}**"
+        per_round = r.round_ratios
+        rounds = "—" if not per_round else \
+            f"{float(np.median(per_round)):.2f} ({min(per_round):.2f}–{max(per_round):.2f})"
         load = "—" if k.load_ms is None else f"{ms(k.load_ms + (k.first_run_ms or 0))}"
         if k.load_ms is not None and o.load_ms:
             load += f" ({(k.load_ms + (k.first_run_ms or 0)) / o.load_ms:.2f}× ORT)"
         ort_load = "—" if o.load_ms is None else f"{ms(o.load_ms)} (+{ms(o.first_run_ms)})"
         gflop = "—" if r.gflop is None else f"{r.gflop:.3g}"
-        lines.append(f"| {r.case.label} | {r.threads} | {kiln_latency} | {ort_latency} | {ratio} | {gflop} "
+        lines.append(f"| {r.case.label} | {r.threads} | {kiln_latency} | {ort_latency} | {ratio} | {rounds} | {gflop} "
                      f"| {gflops(r.gflop, k.median_ms)} / {gflops(r.gflop, o.median_ms)} | {load} | {ort_load} "
                      f"| {mb(k.peak_rss_kb)} / {mb(o.peak_rss_kb)} |")
     return "\n".join(lines)
@@ -671,7 +686,9 @@ def report_markdown(results: list[CaseResult], args, build_command: str, ort_ver
         "",
         f"![Kiln / ORT latency ratio per model and thread count]({CHART_NAME})",
         "",
-        "- Kiln/ORT < 1 means Kiln is faster. GFLOP counts Conv, Gemm and MatMul (2 per multiply-add) at "
+        "- Kiln/ORT < 1 means Kiln is faster; it is the ratio of the two medians over rounds. The per-round "
+        "column divides each Kiln round's median by the ORT round next to it, which cancels drift in the "
+        "machine's speed between rounds. GFLOP counts Conv, Gemm and MatMul (2 per multiply-add) at "
         "the row's input shapes; GFLOP/s = GFLOP / median latency.",
         "- Load: Kiln's `load_ms` + `first_run_ms` from `kiln bench` (file to first result; median over "
         "rounds, page cache warm) against ORT's `InferenceSession` creation (median of 3) with its first run "
@@ -709,7 +726,7 @@ def result_json(r: CaseResult) -> dict:
         return {k: v for k, v in s.__dict__.items()}
     return {"case": r.case.id, "model": r.case.model, "label": r.case.label, "batch": r.case.batch, "seq": r.case.seq,
             "threads": r.threads, "warmup": r.warmup, "iterations": r.iterations, "gflop": r.gflop,
-            "ratio": r.ratio, "kiln": side(r.kiln), "ort": side(r.ort), "ort_baseline_rss_kb": r.ort_baseline_rss_kb,
+            "ratio": r.ratio, "round_ratios": r.round_ratios, "kiln": side(r.kiln), "ort": side(r.ort), "ort_baseline_rss_kb": r.ort_baseline_rss_kb,
             "note": r.note}
 
 
