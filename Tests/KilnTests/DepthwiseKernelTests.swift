@@ -55,7 +55,7 @@ import Testing
 
     // A caller convolving many planes passes `paddingReady` after the first: the padding written
     // for the first plane must still be zero, and nothing of the first plane may leak into the next.
-    @Test(arguments: [5, 7, 14, 28, 31])
+    @Test(arguments: [5, 7, 14, 28, 31, 40, 70])
     func reusesPaddingAcrossPlanes(width: Int) throws {
         for stride in [1, 2] {
             for pads in [[1, 1, 1, 1], [0, 1, 2, 0], [2, 2, 2, 2]] {
