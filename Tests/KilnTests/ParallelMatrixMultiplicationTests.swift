@@ -37,3 +37,51 @@ import Testing
         #expect(worst < 1e-4, "max relative error \(worst)")
     }
 }
+
+/// `A · Bᵀ` with few rows cut into 16-column blocks for OpenBLAS's unpacked kernel, against the
+/// scalar reference: widths that leave a partial last block, with alpha and beta in play, and with
+/// leading dimensions wider than the matrices.
+@Suite struct SmallKernelBlockTests {
+    @Test(arguments: [(4, 500, 784), (17, 100, 900), (64, 250, 512), (64, 513, 784)])
+    func matchesReference(shape: (Int, Int, Int)) throws {
+        let (m, n, k) = shape
+        if MatrixMultiplication.hasUnpackedSmallKernels {
+            #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: true, m: m, n: n, k: k) == 16)
+        }
+        let lda = k + 3, ldb = k + 5, ldc = n + 7
+        var state: UInt64 = 11
+        func next() -> Float {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 23) - 1
+        }
+        let a = (0..<(m * lda)).map { _ in next() }
+        let b = (0..<(n * ldb)).map { _ in next() }
+        let start = (0..<(m * ldc)).map { _ in next() }
+        var fast = start, slow = start
+        try a.withUnsafeBufferPointer { a in
+            try b.withUnsafeBufferPointer { b in
+                try fast.withUnsafeMutableBufferPointer { c in
+                    try MatrixMultiplication.multiply(
+                        transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 0.5, a: a.baseAddress!, lda: lda,
+                        b: b.baseAddress!, ldb: ldb, beta: 1, c: c.baseAddress!, ldc: ldc)
+                }
+                slow.withUnsafeMutableBufferPointer { c in
+                    MatrixMultiplication.reference(
+                        transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 0.5, a: a.baseAddress!, lda: lda,
+                        b: b.baseAddress!, ldb: ldb, beta: 1, c: c.baseAddress!, ldc: ldc)
+                }
+            }
+        }
+        // The whole buffer is compared, so a write into the padding columns (beyond n) would show.
+        let worst = zip(fast, slow).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+        #expect(worst < 1e-4, "max relative error \(worst)")
+    }
+
+    @Test func leavesOtherShapesToOneCall() {
+        // Plain A · B, more than 64 rows, or a product already within the unpacked limit: one call.
+        #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: false, m: 64, n: 512, k: 784) == nil)
+        #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: true, m: 65, n: 512, k: 784) == nil)
+        #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: true, m: 2, n: 512, k: 784) == nil)
+        #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: true, transposeB: true, m: 8, n: 512, k: 784) == nil)
+    }
+}
