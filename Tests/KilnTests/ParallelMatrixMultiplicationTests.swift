@@ -38,36 +38,38 @@ import Testing
     }
 }
 
-/// `A · Bᵀ` with few rows cut into 16-column blocks for OpenBLAS's unpacked kernel, against the
-/// scalar reference: widths that leave a partial last block, with alpha and beta in play, and with
-/// leading dimensions wider than the matrices.
+/// Products cut into column blocks for OpenBLAS's unpacked kernel (`A · Bᵀ` with few rows, `A · B`
+/// with a short inner dimension), against the scalar reference: widths that leave a partial last
+/// block, with alpha and beta in play, and with leading dimensions wider than the matrices.
 @Suite struct SmallKernelBlockTests {
-    @Test(arguments: [(4, 500, 784), (17, 100, 900), (64, 250, 512), (64, 513, 784)])
-    func matchesReference(shape: (Int, Int, Int)) throws {
-        let (m, n, k) = shape
+    @Test(arguments: [(4, 500, 784, true), (17, 100, 900, true), (64, 250, 512, true), (64, 513, 784, true),
+                      (16, 3025, 128, false), (32, 1000, 32, false), (384, 196, 64, false)])
+    func matchesReference(shape: (Int, Int, Int, Bool)) throws {
+        let (m, n, k, transposeB) = shape
         if MatrixMultiplication.hasUnpackedSmallKernels {
-            #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: true, m: m, n: n, k: k) == 16)
+            let width = MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: transposeB, m: m, n: n, k: k)
+            #expect(width != nil && width! < n, "the shape should be cut into blocks")
         }
-        let lda = k + 3, ldb = k + 5, ldc = n + 7
+        let lda = k + 3, ldb = (transposeB ? k : n) + 5, ldc = n + 7
         var state: UInt64 = 11
         func next() -> Float {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             return Float(state >> 40) / Float(1 << 23) - 1
         }
         let a = (0..<(m * lda)).map { _ in next() }
-        let b = (0..<(n * ldb)).map { _ in next() }
+        let b = (0..<((transposeB ? n : k) * ldb)).map { _ in next() }
         let start = (0..<(m * ldc)).map { _ in next() }
         var fast = start, slow = start
         try a.withUnsafeBufferPointer { a in
             try b.withUnsafeBufferPointer { b in
                 try fast.withUnsafeMutableBufferPointer { c in
                     try MatrixMultiplication.multiply(
-                        transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 0.5, a: a.baseAddress!, lda: lda,
+                        transposeA: false, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5, a: a.baseAddress!, lda: lda,
                         b: b.baseAddress!, ldb: ldb, beta: 1, c: c.baseAddress!, ldc: ldc)
                 }
                 slow.withUnsafeMutableBufferPointer { c in
                     MatrixMultiplication.reference(
-                        transposeA: false, transposeB: true, m: m, n: n, k: k, alpha: 0.5, a: a.baseAddress!, lda: lda,
+                        transposeA: false, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5, a: a.baseAddress!, lda: lda,
                         b: b.baseAddress!, ldb: ldb, beta: 1, c: c.baseAddress!, ldc: ldc)
                 }
             }
@@ -78,7 +80,8 @@ import Testing
     }
 
     @Test func leavesOtherShapesToOneCall() {
-        // Plain A · B, more than 64 rows, or a product already within the unpacked limit: one call.
+        // A · B whose blocks would be narrower than 32 columns, A · Bᵀ with more than 64 rows, a
+        // product already within the unpacked limit, or a transposed A: one call.
         #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: false, m: 64, n: 512, k: 784) == nil)
         #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: true, m: 65, n: 512, k: 784) == nil)
         #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: true, m: 2, n: 512, k: 784) == nil)

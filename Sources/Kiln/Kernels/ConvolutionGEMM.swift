@@ -178,9 +178,10 @@ package enum ConvolutionGEMM {
         let accumulates = bias != nil || residual != nil
         if depth > 0 {
             // Sizes were range-checked by the caller.
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(columns), Int32(depth), 1,
-                        a + rows.lowerBound * depth, Int32(depth), right, Int32(max(1, ldb)), accumulates ? 1 : 0,
-                        c + rows.lowerBound * ldc, Int32(ldc))
+            MatrixMultiplication.sgemm(transposeB: false, m: Int32(rows.count), n: Int32(columns), k: Int32(depth),
+                                       alpha: 1, a: a + rows.lowerBound * depth, lda: Int32(depth), b: right,
+                                       ldb: Int32(max(1, ldb)), beta: accumulates ? 1 : 0,
+                                       c: c + rows.lowerBound * ldc, ldc: Int32(ldc))
         } else if !accumulates {
             for row in rows { (c + row * ldc).update(repeating: 0, count: columns) }
         }

@@ -52,42 +52,72 @@ package enum MatrixMultiplication {
             }
             return
         }
-        if let width = smallKernelBlockWidth(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k) {
-            // Column blocks small enough for OpenBLAS's unpacked kernel (see smallKernelBlockWidth).
-            var start = 0
-            while start < n {
-                let count = Int32(min(width, n - start))
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m32, count, k32, alpha, a, lda32,
-                            b + start * ldb, ldb32, beta, c + start, ldc32)
-                start += width
-            }
-            return
+        if transposeA {
+            cblas_sgemm(CblasRowMajor, CblasTrans, transposeB ? CblasTrans : CblasNoTrans,
+                        m32, n32, k32, alpha, a, lda32, b, ldb32, beta, c, ldc32)
+        } else {
+            sgemm(transposeB: transposeB, m: m32, n: n32, k: k32, alpha: alpha, a: a, lda: lda32, b: b, ldb: ldb32,
+                  beta: beta, c: c, ldc: ldc32)
         }
-        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    m32, n32, k32, alpha, a, lda32, b, ldb32, beta, c, ldc32)
     }
 
-    /// The column-block width at which `A · Bᵀ` with few rows of `A` runs faster as several
-    /// products, or nil to make one call.
+    /// `cblas_sgemm` for row-major `A` (not transposed), cut into column blocks of C where
+    /// OpenBLAS's unpacked small-matrix kernel runs them faster than one packed call (see
+    /// ``smallKernelBlockWidth(transposeA:transposeB:m:n:k:)``). The caller has checked the sizes.
+    package static func sgemm(transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Float,
+                              a: UnsafePointer<Float>, lda: Int32, b: UnsafePointer<Float>, ldb: Int32,
+                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32) {
+        let transpose = transposeB ? CblasTrans : CblasNoTrans
+        guard let width = smallKernelBlockWidth(transposeA: false, transposeB: transposeB, m: Int(m), n: Int(n), k: Int(k))
+        else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        var start = 0
+        while start < Int(n) {
+            let count = min(width, Int(n) - start)
+            // Columns start.. of C come from columns start.. of B, which are rows of B when it is
+            // stored transposed.
+            let block = transposeB ? b + start * Int(ldb) : b + start
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose, m, Int32(count), k, alpha, a, lda, block, ldb, beta,
+                        c + start, ldc)
+            start += count
+        }
+    }
+
+    /// The column-block width at which `A · B` or `A · Bᵀ` runs faster as several products, or nil
+    /// to make one call.
     ///
     /// OpenBLAS's Skylake-X, Cooper Lake and Sapphire Rapids kernels multiply products of at most
     /// 10^6 multiply-adds without packing either operand (its "small matrix" path); above that, every
-    /// call packs all of B, the weights, before using each value only `m` times. Measured with
-    /// OpenBLAS 0.3.21 on this project's Cooper Lake machine (single thread, `A · Bᵀ`, n = 512),
-    /// blocks of 16 columns against one call: k = 784 with 64 rows 578 → 503 µs, 32 rows 321 → 260,
-    /// 8 rows 149 → 66, 4 rows 105 → 34; k = 1024 with 48 rows 911 → 513; k = 256 with 64 rows equal
-    /// and 96 rows 255 → 316 (a loss, hence at most 64 rows). Other widths were erratic (24 and 48
-    /// columns ran at 72-75 GFLOP/s where 16 ran at 100-110), and `A · B` through the same path was
-    /// slower, so only transposed B (Gemm with `transB = 1`, PyTorch's Linear layout) is cut.
+    /// call packs its operands first. Cutting C into column blocks under the limit then pays when
+    /// the packing is a large share of the work: few rows of A, or a short inner dimension.
+    /// Measured with OpenBLAS 0.3.21 on this project's Cooper Lake machine, single thread:
+    /// - `A · Bᵀ` (Gemm with `transB = 1`, PyTorch's Linear layout), n = 512, blocks of 16 columns
+    ///   against one call: k = 784 with 64 rows 578 → 503 µs, 32 rows 321 → 260, 8 rows 149 → 66,
+    ///   4 rows 105 → 34; k = 1024 with 48 rows 911 → 513; k = 256 with 64 rows equal and 96 rows
+    ///   255 → 316 (a loss, hence at most 64 rows). Other widths were erratic (24 and 48 columns ran
+    ///   at 72-75 GFLOP/s where 16 ran at 100-110).
+    /// - `A · B` (convolutions: weights times columns, and linear layers stored `[k, n]`), blocks
+    ///   as wide as the limit allows in multiples of 16: 16 x 3025 x 128 (SqueezeNet's squeeze) 157
+    ///   → 111 µs, 32 x 12544 x 32 380 → 243, 16 x 3136 x 512 918 → 609, 384 x 196 x 64 94 → 86;
+    ///   but blocks of 16 lost (64 x 512 x 784: 565 → 699), so `A · B` needs 32 columns or more.
     static func smallKernelBlockWidth(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int) -> Int? {
-        let width = 16
-        guard hasUnpackedSmallKernels, transposeB, !transposeA, m <= 64, n > width,
-              m * width * k <= smallProductLimit
-        else { return nil }
+        guard hasUnpackedSmallKernels, !transposeA, m > 0, k > 0 else { return nil }
+        let (rowProduct, rowOverflow) = m.multipliedReportingOverflow(by: k)
+        guard !rowOverflow else { return nil }
         // Whole products within the limit already take the unpacked path in one call.
-        let (product, overflow) = (m * k).multipliedReportingOverflow(by: n)
+        let (product, overflow) = rowProduct.multipliedReportingOverflow(by: n)
         guard overflow || product > smallProductLimit else { return nil }
-        return width
+        let width: Int
+        if transposeB {
+            guard m <= 64, rowProduct * 16 <= smallProductLimit else { return nil }
+            width = 16
+        } else {
+            width = (smallProductLimit / rowProduct) / 16 * 16
+            guard width >= 32 else { return nil }
+        }
+        return n > width ? width : nil
     }
 
     /// Largest product (multiply-adds) OpenBLAS sends to its unpacked kernel.
