@@ -86,7 +86,7 @@ package enum DepthwiseKernels {
         let w20 = weights[6], w21 = weights[7], w22 = weights[8]
         // A clamp (Relu, Relu6) is applied in the loop; other activations after each row.
         let (low, high) = activation?.clampBounds ?? (-.infinity, .infinity)
-        let rowActivation = activation?.clampBounds == nil ? activation : nil
+        let rowActivation = activation?.unlessClamp
         for outputRow in 0..<outputHeight {
             let top = scratch + outputRow * stride * rowPitch
             let middle = top + rowPitch, bottom = middle + rowPitch
@@ -96,8 +96,7 @@ package enum DepthwiseKernels {
                     var total = bias + w00 * top[column] + w01 * top[column + 1] + w02 * top[column + 2]
                     total += w10 * middle[column] + w11 * middle[column + 1] + w12 * middle[column + 2]
                     total += w20 * bottom[column] + w21 * bottom[column + 1] + w22 * bottom[column + 2]
-                    let raised = total < low ? low : total
-                    destination[column] = raised > high ? high : raised
+                    destination[column] = FusedActivation.clamp(total, low: low, high: high)
                 }
             } else {
                 let topOdd = top + evenCount, middleOdd = middle + evenCount, bottomOdd = bottom + evenCount
@@ -105,8 +104,7 @@ package enum DepthwiseKernels {
                     var total = bias + w00 * top[column] + w01 * topOdd[column] + w02 * top[column + 1]
                     total += w10 * middle[column] + w11 * middleOdd[column] + w12 * middle[column + 1]
                     total += w20 * bottom[column] + w21 * bottomOdd[column] + w22 * bottom[column + 1]
-                    let raised = total < low ? low : total
-                    destination[column] = raised > high ? high : raised
+                    destination[column] = FusedActivation.clamp(total, low: low, high: high)
                 }
             }
             rowActivation?.apply(destination, count: outputWidth)
@@ -178,10 +176,9 @@ package enum DepthwiseKernels {
             var total = bias + w0 * t0[index] + w1 * t1[index] + w2 * t2[index]
             total += w3 * t3[index] + w4 * t4[index] + w5 * t5[index]
             total += w6 * t6[index] + w7 * t7[index] + w8 * t8[index]
-            let raised = total < low ? low : total
-            result[index] = raised > high ? high : raised
+            result[index] = FusedActivation.clamp(total, low: low, high: high)
         }
-        if activation?.clampBounds == nil { activation?.apply(result, count: count) }
+        activation?.unlessClamp?.apply(result, count: count)
         for row in 0..<outputHeight {
             let source = result + row * pitch, destination = output + row * outputWidth
             for column in 0..<outputWidth { destination[column] = source[column] }

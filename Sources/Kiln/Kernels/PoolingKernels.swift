@@ -55,6 +55,13 @@ package enum PoolingKernels {
         }
     }
 
+    /// The running maximum of max pooling, which every path starts from -inf and updates the same
+    /// way, so a NaN input is skipped alike on all of them.
+    @inline(__always)
+    private static func larger(_ value: Float, _ current: Float) -> Float {
+        value > current ? value : current
+    }
+
     /// Whether ``maximumByRows(_:geometry:output:scratch:)`` handles this pooling: 2-D max pooling
     /// without dilation, with a horizontal stride of 1 or 2 (every MaxPool of the CNNs in the zoo).
     private static func poolsMaximumByRows(_ geometry: SlidingWindowGeometry, mode: PoolingMode) -> Bool {
@@ -86,17 +93,12 @@ package enum PoolingKernels {
             innerUpper = min(innerUpper, valid.upperBound)
         }
         let inner = innerLower..<max(innerLower, innerUpper)
-        // Every comparison is `value > current` starting from -inf, as in the separable passes, so
-        // a NaN is skipped the same way.
         for outputRow in 0..<outputHeight {
             let firstRow = outputRow * strideHeight - padTop
             if kernelHeight == 3 && firstRow >= 0 && firstRow + 2 < inputHeight {
                 let top = input + firstRow * inputWidth, middle = top + inputWidth, bottom = middle + inputWidth
                 for column in 0..<inputWidth {
-                    var maximum = -Float.infinity
-                    maximum = top[column] > maximum ? top[column] : maximum
-                    maximum = middle[column] > maximum ? middle[column] : maximum
-                    rowMaximum[column] = bottom[column] > maximum ? bottom[column] : maximum
+                    rowMaximum[column] = larger(bottom[column], larger(middle[column], larger(top[column], -.infinity)))
                 }
             } else {
                 rowMaximum.update(repeating: -.infinity, count: inputWidth)
@@ -105,8 +107,7 @@ package enum PoolingKernels {
                     guard inputRow >= 0 && inputRow < inputHeight else { continue }
                     let source = input + inputRow * inputWidth
                     for column in 0..<inputWidth {
-                        let value = source[column]
-                        rowMaximum[column] = value > rowMaximum[column] ? value : rowMaximum[column]
+                        rowMaximum[column] = larger(source[column], rowMaximum[column])
                     }
                 }
             }
@@ -126,25 +127,21 @@ package enum PoolingKernels {
             if kernelWidth == 3 {
                 let left = tapInput(0), center = tapInput(1), right = tapInput(2)
                 for column in inner {
-                    var maximum = -Float.infinity
-                    maximum = left[column] > maximum ? left[column] : maximum
-                    maximum = center[column] > maximum ? center[column] : maximum
-                    destination[column] = right[column] > maximum ? right[column] : maximum
+                    destination[column] = larger(right[column], larger(center[column], larger(left[column], -.infinity)))
                 }
             } else {
                 (destination + inner.lowerBound).update(repeating: -.infinity, count: inner.count)
                 for tapColumn in 0..<kernelWidth {
                     let source = tapInput(tapColumn)
                     for column in inner {
-                        destination[column] = source[column] > destination[column] ? source[column] : destination[column]
+                        destination[column] = larger(source[column], destination[column])
                     }
                 }
             }
             func edge(_ column: Int) {
                 var maximum = -Float.infinity
                 for tapColumn in 0..<kernelWidth where geometry.validOutputRange(axis: 1, tap: tapColumn).contains(column) {
-                    let value = tapInput(tapColumn)[column]
-                    maximum = value > maximum ? value : maximum
+                    maximum = larger(tapInput(tapColumn)[column], maximum)
                 }
                 destination[column] = maximum
             }
@@ -193,8 +190,7 @@ package enum PoolingKernels {
                         let half = UnsafePointer((offset & 1 == 0 ? even : odd) + (offset >> 1))
                         if isMaximum {
                             for position in lower..<upper {
-                                let value = half[position]
-                                output[position] = value > output[position] ? value : output[position]
+                                output[position] = larger(half[position], output[position])
                             }
                         } else {
                             for position in lower..<upper { output[position] += half[position] }
@@ -202,8 +198,7 @@ package enum PoolingKernels {
                     } else if inner == 1 {
                         if isMaximum {
                             for position in lower..<upper {
-                                let value = tapInput[position * stride]
-                                output[position] = value > output[position] ? value : output[position]
+                                output[position] = larger(tapInput[position * stride], output[position])
                             }
                         } else {
                             for position in lower..<upper { output[position] += tapInput[position * stride] }
@@ -214,8 +209,7 @@ package enum PoolingKernels {
                             let inputRow = tapInput + position * stride * inner
                             if isMaximum {
                                 for column in 0..<inner {
-                                    let value = inputRow[column]
-                                    row[column] = value > row[column] ? value : row[column]
+                                    row[column] = larger(inputRow[column], row[column])
                                 }
                             } else {
                                 for column in 0..<inner { row[column] += inputRow[column] }

@@ -63,10 +63,7 @@ package enum FusedActivation: Sendable, Equatable {
         case .relu:
             for index in 0..<count { values[index] = values[index] < 0 ? 0 : values[index] }
         case .clip(let low, let high):
-            for index in 0..<count {
-                let raised = values[index] < low ? low : values[index]
-                values[index] = raised > high ? high : raised
-            }
+            for index in 0..<count { values[index] = Self.clamp(values[index], low: low, high: high) }
         case .sigmoid:
             for index in 0..<count { values[index] = FastMath.sigmoid(values[index]) }
         case .tanh:
@@ -81,14 +78,25 @@ package enum FusedActivation: Sendable, Equatable {
     }
 
     /// `(low, high)` when the activation is a clamp (Relu is `(0, +inf)`), so a kernel can apply it
-    /// inside its own loop as `raised = x < low ? low : x; y = raised > high ? high : raised`, the
-    /// same comparisons as ``apply(_:count:)``; nil for the others.
+    /// inside its own loop through ``clamp(_:low:high:)``, with the same results as
+    /// ``apply(_:count:)``; nil for the others.
     package var clampBounds: (low: Float, high: Float)? {
         switch self {
         case .relu: return (0, .infinity)
         case .clip(let low, let high): return (low, high)
         default: return nil
         }
+    }
+
+    /// The activation to apply after a kernel that clamps inside its loop: nil for a clamp, this
+    /// activation otherwise.
+    package var unlessClamp: FusedActivation? { clampBounds == nil ? self : nil }
+
+    /// `x` clamped to `low...high`; with `(-inf, +inf)` it is `x` itself, NaN included.
+    @inline(__always)
+    package static func clamp(_ x: Float, low: Float, high: Float) -> Float {
+        let raised = x < low ? low : x
+        return raised > high ? high : raised
     }
 
     /// The scalar reference of ``apply(_:count:)``.
