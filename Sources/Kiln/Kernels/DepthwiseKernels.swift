@@ -146,8 +146,8 @@ package enum DepthwiseKernels {
             guard y >= 0 && y < inputHeight else { continue }
             let source = input + y * inputWidth - padLeft
             if stride == 1 {
-                let destination = scratch + row * pitch
-                for column in firstColumn..<lastColumn { destination[column] = source[column] }
+                ShortRowCopy.copy(source + firstColumn, to: scratch + row * pitch + firstColumn,
+                                  count: lastColumn - firstColumn)
             } else {
                 let even = scratch + (row & 1) * 2 * quarter + (row >> 1) * pitch, odd = even + quarter
                 EvenOddSplit.split(source, first: firstColumn, last: lastColumn, paddedWidth: paddedWidth, even: even, odd: odd)
@@ -180,8 +180,7 @@ package enum DepthwiseKernels {
         }
         activation?.unlessClamp?.apply(result, count: count)
         for row in 0..<outputHeight {
-            let source = result + row * pitch, destination = output + row * outputWidth
-            for column in 0..<outputWidth { destination[column] = source[column] }
+            ShortRowCopy.copy(result + row * pitch, to: output + row * outputWidth, count: outputWidth)
         }
     }
 }
