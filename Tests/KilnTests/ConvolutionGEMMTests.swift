@@ -15,27 +15,33 @@ import Testing
                                                                        ceilMode: false)
     }
 
-    static func check(_ test: Case, activation: FusedActivation?, tileWidth: Int?, threads: Int, seed: UInt64) throws {
+    static func check(_ test: Case, activation: FusedActivation?, tileWidth: Int?, threads: Int, seed: UInt64,
+                      residual: Bool = false) throws {
         let geometry = try geometry(test)
         let x = T.random([test.batch, test.channels] + test.spatial, seed: seed)
         let w = T.random([test.outputChannels, test.channels / test.group] + test.kernel, seed: seed + 1)
         let b = T.random([test.outputChannels], seed: seed + 2)
-        let inputs = test.bias ? [x, w, b] : [x, w]
         let shape = [test.batch, test.outputChannels] + geometry.outputSize
+        let z = T.random(shape, seed: seed + 3)
+        // Inputs are x, w, z, then b when the case has a bias.
+        let inputs = [x, w, z] + (test.bias ? [b] : [])
         let expected = T.reference(shape, inputs) { pointers, output in
-            ConvolutionKernels.reference(input: pointers[0], weights: pointers[1], bias: test.bias ? pointers[2] : nil,
+            ConvolutionKernels.reference(input: pointers[0], weights: pointers[1], bias: test.bias ? pointers[3] : nil,
                                          output: output, batch: test.batch, inputChannels: test.channels,
                                          outputChannels: test.outputChannels, groups: test.group, geometry: geometry)
+            if residual {
+                for index in 0..<shape.reduce(1, *) { output[index] += pointers[2][index] }
+            }
             if let activation {
                 for index in 0..<shape.reduce(1, *) { output[index] = activation.reference(output[index]) }
             }
         }
         let actual = T.reference(shape, inputs) { pointers, output in
             do {
-                try ConvolutionGEMM.convolve(pointers[0], pointers[1], test.bias ? pointers[2] : nil, output,
+                try ConvolutionGEMM.convolve(pointers[0], pointers[1], test.bias ? pointers[3] : nil, output,
                                              batch: test.batch, channels: test.channels,
                                              outputChannels: test.outputChannels, groups: test.group,
-                                             geometry: geometry, activation: activation,
+                                             geometry: geometry, residual: residual ? pointers[2] : nil, activation: activation,
                                              context: ExecutionContext(threads: threads), tileWidth: tileWidth)
             } catch {
                 Issue.record("\(error)")
@@ -82,6 +88,28 @@ import Testing
                        activation: nil, tileWidth: nil, threads: 2, seed: 9)
         try Self.check(Case(channels: 64, outputChannels: 50, spatial: [7, 7], kernel: [1, 1]),
                        activation: nil, tileWidth: nil, threads: 2, seed: 10)
+    }
+
+    /// Bias, residual and activation on both sides of OpenBLAS's unpacked-kernel limit (10^6
+    /// multiply-adds per block): below it sgemm writes the bare product and one pass adds the rest;
+    /// above it sgemm starts from `bias + residual`. `large` and `im2col` take the packed path at 1
+    /// thread and the unpacked one at 2 (each thread then multiplies half the output channels).
+    @Test func addsBiasResidualAndActivationOnEitherBLASPath() throws {
+        let small = Case(channels: 16, outputChannels: 24, spatial: [20, 20], kernel: [1, 1])
+        let large = Case(channels: 256, outputChannels: 160, spatial: [8, 8], kernel: [1, 1])
+        let im2col = Case(channels: 24, outputChannels: 160, spatial: [6, 6], kernel: [3, 3], pads: [1, 1, 1, 1])
+        var noBias = small
+        noBias.bias = false
+        for (index, test) in [small, large, im2col, noBias].enumerated() {
+            for (offset, activation) in [FusedActivation?.none, .relu, .sigmoid].enumerated() {
+                for threads in [1, 2] {
+                    try Self.check(test, activation: activation, tileWidth: nil, threads: threads,
+                                   seed: UInt64(1_000 + index * 10 + offset), residual: true)
+                    try Self.check(test, activation: activation, tileWidth: nil, threads: threads,
+                                   seed: UInt64(2_000 + index * 10 + offset))
+                }
+            }
+        }
     }
 
     @Test(arguments: [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33])

@@ -85,6 +85,17 @@ package enum MatrixMultiplication {
         }
     }
 
+    /// Whether ``sgemm(transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` runs this product through
+    /// OpenBLAS's unpacked kernel (whole, or in column blocks). That kernel writes C directly when
+    /// `beta` is 0; the packed path first zeroes C in a pass of its own and then accumulates into it.
+    package static func usesUnpackedKernel(transposeB: Bool, m: Int, n: Int, k: Int) -> Bool {
+        guard hasUnpackedSmallKernels, m > 0, n > 0, k > 0 else { return false }
+        let (rowProduct, rowOverflow) = m.multipliedReportingOverflow(by: k)
+        let (product, overflow) = rowProduct.multipliedReportingOverflow(by: n)
+        if !rowOverflow && !overflow && product <= smallProductLimit { return true }
+        return smallKernelBlockWidth(transposeA: false, transposeB: transposeB, m: m, n: n, k: k) != nil
+    }
+
     /// The column-block width at which `A · B` or `A · Bᵀ` runs faster as several products, or nil
     /// to make one call.
     ///
