@@ -167,9 +167,8 @@ package enum WinogradF4Kernels {
                             }
                         }
                         for row in 0..<4 where 4 * tileRow + row < outputHeight {
-                            let target = destination + (4 * tileRow + row) * outputWidth
-                            target.update(from: rowsOut + row * paddedWidth, count: outputWidth)
-                            activation?.apply(target, count: outputWidth)
+                            FusedActivation.store(rowsOut + row * paddedWidth, to: destination + (4 * tileRow + row) * outputWidth,
+                                                  count: outputWidth, activation: activation)
                         }
                     }
                 }

@@ -174,11 +174,11 @@ package enum WinogradKernels {
                             lower[2 * tile + 1] = offset + d1 - d2 - d3
                         }
                         let y = 2 * tileRow
-                        (destination + y * outputWidth).update(from: upper, count: outputWidth)
-                        activation?.apply(destination + y * outputWidth, count: outputWidth)
+                        FusedActivation.store(upper, to: destination + y * outputWidth, count: outputWidth,
+                                              activation: activation)
                         if y + 1 < outputHeight {
-                            (destination + (y + 1) * outputWidth).update(from: lower, count: outputWidth)
-                            activation?.apply(destination + (y + 1) * outputWidth, count: outputWidth)
+                            FusedActivation.store(lower, to: destination + (y + 1) * outputWidth, count: outputWidth,
+                                                  activation: activation)
                         }
                     }
                 }
