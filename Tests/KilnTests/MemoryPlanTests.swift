@@ -153,6 +153,39 @@ import Testing
         }
     }
 
+    /// `Tanh(Concat(Sigmoid(x), Relu(x)))` plus, optionally, a later reader of the Relu.
+    private static func joinSession(readReluLater: Bool, planning: Bool) throws -> InferenceSession {
+        var builder = GraphBuilder(name: "join")
+        let x = builder.input("x", .float32, ["n", "c", 6, 6])
+        let sigmoid = builder.node("Sigmoid", [x])
+        let relu = builder.node("Relu", [x])
+        let joined = builder.node("Concat", [sigmoid, relu], attributes: ["axis": .int(1)])
+        builder.output(builder.node("Tanh", [joined]), as: "y")
+        if readReluLater { builder.output(builder.node("Neg", [relu]), as: "negated") }
+        return try InferenceSession(model: Model(graph: builder.build()),
+                                    options: .init(threads: 1, memoryPlanning: planning))
+    }
+
+    /// Concat inputs read last by the Concat, whole and 64-byte aligned within a batch-1 output, are
+    /// placed inside it (the Concat then copies nothing for them); results never change.
+    @Test(arguments: [false, true])
+    func concatInputsArePlacedInsideTheOutputWhereTheyCanBe(readReluLater: Bool) throws {
+        let planned = try Self.joinSession(readReluLater: readReluLater, planning: true)
+        let unplanned = try Self.joinSession(readReluLater: readReluLater, planning: false)
+        // Batch 1 with 4 channels: both inputs qualify (576-byte slices), unless the Relu is read
+        // after the Concat. Batch 2: the inputs interleave in the output. 3 channels: the second
+        // slice starts at byte 432, not 64-byte aligned.
+        let cases: [(shape: [Int], joined: Int)] = [([1, 4, 6, 6], readReluLater ? 1 : 2), ([2, 4, 6, 6], 0),
+                                                    ([1, 3, 6, 6], 1)]
+        for (shape, joined) in cases {
+            let inputs = ["x": try Self.floats(shape, seed: shape[1])]
+            let reference = try unplanned.run(inputs)
+            for _ in 0..<3 { Self.expectSame(try planned.run(inputs), reference, "\(shape) later \(readReluLater)") }
+            let plan = try #require(planned.memoryPlan(forInputShapes: [shape]))
+            #expect(plan.joinedCount == joined, "\(shape) later \(readReluLater): \(plan.joinedCount) joined")
+        }
+    }
+
     @Test func leastRecentlyUsedSignaturesAreEvicted() throws {
         let session = try Self.chainSession("Relu", binary: false, planning: true)
         let capacity = InferenceSession.memoryPlanCapacity

@@ -71,6 +71,12 @@ package protocol Operator: Sendable {
     /// to a protocol scans every conformance record in the binary the first time (measured: ~3 ms of
     /// all-MiniLM-L6-v2's load in `kiln`, which links the HTTP stack). Default: false.
     static var mayRunInPlace: Bool { get }
+
+    /// Whether this run's output is `inputs` laid end to end in input order, each whole (Concat along
+    /// an axis with only 1s before it). The memory plan may then place each input inside the output,
+    /// so its producer writes there and the kernel finds it already in place. Asked only while a
+    /// run is recorded for planning. Default: false.
+    func joinsContiguously(_ inputs: [Tensor?]) -> Bool
 }
 
 /// Mints fresh symbolic dims (`unk_0`, `unk_1`, ...) for sizes inference cannot know.
@@ -85,6 +91,7 @@ package struct SymbolGenerator: Sendable {
 
 extension Operator {
     package static var mayRunInPlace: Bool { false }
+    package func joinsContiguously(_ inputs: [Tensor?]) -> Bool { false }
     package func staticOutputs(_ inputs: [InferenceInput]) -> [Tensor]? { nil }
 
     package func symbolicValues(_ inputs: [InferenceInput]) -> [[Dim]?] { [] }

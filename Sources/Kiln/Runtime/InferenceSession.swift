@@ -182,6 +182,9 @@ public final class InferenceSession: Sendable {
             }
             if let recording {
                 recording.noteOutputs(step: position, results, lastReads: step.lastReads)
+                if results.count == 1, step.op.joinsContiguously(arguments) {
+                    recording.noteJoin(step: position, inputs: arguments, output: results[0])
+                }
             } else if allocator != nil {
                 InferenceSession.keepOutliving(&results, lastReads: step.lastReads)
             }

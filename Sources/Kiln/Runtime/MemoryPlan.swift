@@ -30,16 +30,19 @@ package final class MemoryPlan: Sendable {
     package let placements: [Placement]
     /// Allocations that reuse the block of an input dying at the same step.
     package let inPlaceCount: Int
+    /// Concat inputs placed inside their Concat's output, which then copies nothing for them.
+    package let joinedCount: Int
     /// Arenas for this plan, reused across runs; one per concurrent run.
     let pool: ArenaPool
 
     init(blocks: [Block?], firstBlock: [Int], arenaByteCount: Int, placements: [Placement], inPlaceCount: Int,
-         poolCapacity: Int) {
+         joinedCount: Int, poolCapacity: Int) {
         self.blocks = blocks
         self.firstBlock = firstBlock
         self.arenaByteCount = arenaByteCount
         self.placements = placements
         self.inPlaceCount = inPlaceCount
+        self.joinedCount = joinedCount
         pool = ArenaPool(byteCount: arenaByteCount, capacity: poolCapacity)
     }
 
@@ -97,9 +100,36 @@ enum MemoryPlanner {
                                 lastStep: allocation.lastStep, tenant: index))
         }
 
+        // Inputs of a join (a Concat whose inputs lie end to end in its output) go inside the
+        // output's range, so their producers write there and the Concat copies nothing. Such an
+        // input's group becomes a child of the output's group, which is then reserved from the
+        // earliest child's first step. Only inputs the join reads last, whose range is used by no
+        // later step, qualify; any other input is copied by the Concat as usual.
+        var parentOf = [Int?](repeating: nil, count: groups.count)
+        var childOffset = [Int](repeating: 0, count: groups.count)
+        var isParent = [Bool](repeating: false, count: groups.count)
+        var joinedCount = 0
+        for join in recording.joins {
+            guard !allocations[join.output].escapes, let parent = groupOf[join.output], parentOf[parent] == nil
+            else { continue }
+            var offset = 0
+            for (input, byteCount) in zip(join.inputs, join.inputByteCounts) {
+                defer { offset += byteCount }
+                guard let input, !allocations[input].escapes, let group = groupOf[input], group != parent,
+                      parentOf[group] == nil, !isParent[group], groups[group].tenant == input,
+                      groups[group].lastStep == join.step, offset % alignment == 0
+                else { continue }
+                parentOf[group] = parent
+                childOffset[group] = offset
+                isParent[parent] = true
+                groups[parent].firstStep = min(groups[parent].firstStep, groups[group].firstStep)
+                joinedCount += 1
+            }
+        }
+
         // Greedy best fit, largest first: each group takes the smallest gap, between groups whose
         // steps overlap its own, that holds it.
-        let order = groups.indices.sorted {
+        let order = groups.indices.filter { parentOf[$0] == nil }.sorted {
             (groups[$0].byteCount, groups[$1].firstStep) > (groups[$1].byteCount, groups[$0].firstStep)
         }
         var placed: [Int] = []
@@ -123,6 +153,10 @@ enum MemoryPlanner {
             placed.append(candidate)
         }
 
+        for (child, parent) in parentOf.enumerated() {
+            if let parent { groups[child].offset = groups[parent].offset + childOffset[child] }
+        }
+
         var blocks: [MemoryPlan.Block?] = []
         var firstBlock: [Int] = []
         var index = 0
@@ -137,12 +171,14 @@ enum MemoryPlanner {
                 index += 1
             }
         }
-        let placements = groups.map {
+        // Children lie inside their parent's range and lifetime: the parent's placement covers them.
+        let placements = groups.indices.filter { parentOf[$0] == nil }.map { groups[$0] }.map {
             MemoryPlan.Placement(offset: $0.offset, byteCount: $0.byteCount, firstStep: $0.firstStep,
                                  lastStep: $0.lastStep)
         }
         return MemoryPlan(blocks: blocks, firstBlock: firstBlock, arenaByteCount: arenaByteCount,
-                          placements: placements, inPlaceCount: inPlaceCount, poolCapacity: poolCapacity)
+                          placements: placements, inPlaceCount: inPlaceCount, joinedCount: joinedCount,
+                          poolCapacity: poolCapacity)
     }
 
     private static func roundedUp(_ byteCount: Int) -> Int {

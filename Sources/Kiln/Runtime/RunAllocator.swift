@@ -186,6 +186,26 @@ final class MemoryRecording {
         }
     }
 
+    /// A step whose output is its inputs laid end to end (``Operator/joinsContiguously(_:)``).
+    struct Join {
+        let step: Int
+        let output: Int
+        /// The allocation behind each input, in order, or nil for one the run did not allocate
+        /// (a graph input, a constant) or that does not fill its allocation exactly.
+        let inputs: [Int?]
+        let inputByteCounts: [Int]
+    }
+
+    private(set) var joins: [Join] = []
+
+    func noteJoin(step: Int, inputs: [Tensor?], output: Tensor) {
+        guard let outputIndex = allocation(of: output.storage) else { return }
+        let tensors = inputs.compactMap { $0 }
+        joins.append(Join(step: step, output: outputIndex, inputs: tensors.map { tensor in
+            allocation(of: tensor.storage).flatMap { allocations[$0].byteCount == tensor.byteCount ? $0 : nil }
+        }, inputByteCounts: tensors.map(\.byteCount)))
+    }
+
     /// Called once every value of steps up to `step` that should be dead has been dropped: an
     /// allocation still alive past its last step was kept by an operator (a cache, say), so it
     /// must never be given arena memory.

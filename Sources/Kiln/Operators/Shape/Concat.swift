@@ -101,17 +101,38 @@ package struct Concat: Operator {
         if tensors.count == 1 { return [first] }
         let output = try Tensor.uninitialized(first.dtype, shape: outputShape)
         let outputStrides = ShapeArithmetic.strides(outputShape)
+        let elementSize = first.dtype.byteSize
+        let outputStart = UnsafeRawPointer(output.storage.bytes), outputEnd = outputStart + output.byteCount
         var offset = 0
         output.withUnsafeMutablePointer(as: UInt8.self) { destination in
-            for tensor in tensors {
+            for var tensor in tensors {
+                let slice = destination + offset * outputStrides[resolvedAxis] * elementSize
+                offset += tensor.shape[resolvedAxis]
+                let source = UnsafeRawPointer(tensor.storage.bytes)
+                // The memory plan put this input where it belongs in the output: nothing to copy.
+                if source == UnsafeRawPointer(slice) { continue }
+                // An input inside the output anywhere else would be overwritten before it is read
+                // (a plan cannot place one so, but the copy must not depend on that): copy it aside.
+                if source < outputEnd && outputStart < source + tensor.byteCount {
+                    let aside = TensorStorage(uninitializedByteCount: tensor.byteCount)
+                    aside.bytes.copyMemory(from: source, byteCount: tensor.byteCount)
+                    tensor = Tensor(dtype: tensor.dtype, shape: tensor.shape, count: tensor.count, storage: aside)
+                }
                 tensor.withUnsafePointer(as: UInt8.self) { source in
                     StridedCopy.copy(shape: tensor.shape, source: source, sourceStrides: ShapeArithmetic.strides(tensor.shape),
-                                     destination: destination + offset * outputStrides[resolvedAxis] * first.dtype.byteSize,
-                                     destinationStrides: outputStrides, elementSize: first.dtype.byteSize, context: context)
+                                     destination: slice, destinationStrides: outputStrides, elementSize: elementSize,
+                                     context: context)
                 }
-                offset += tensor.shape[resolvedAxis]
             }
         }
         return [output]
+    }
+
+    /// Inputs lie end to end in the output when every dim before the axis is 1.
+    package func joinsContiguously(_ inputs: [Tensor?]) -> Bool {
+        let tensors = inputs.compactMap { $0 }
+        guard tensors.count == inputs.count, tensors.count > 1,
+              let resolvedAxis = try? ShapeInference.normalizeAxis(axis, rank: tensors[0].rank) else { return false }
+        return tensors.allSatisfy { $0.shape[..<resolvedAxis].allSatisfy { $0 == 1 } }
     }
 }
