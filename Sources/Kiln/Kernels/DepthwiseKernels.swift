@@ -72,9 +72,9 @@ package enum DepthwiseKernels {
             if y < 0 || y >= inputHeight || copied == 0 {
                 destination.update(repeating: 0, count: paddedWidth)
             } else if stride == 1 {
-                destination.update(repeating: 0, count: firstColumn)
+                ShortRows.zero(destination, count: firstColumn)
                 (destination + firstColumn).update(from: input + y * inputWidth + (firstColumn - padLeft), count: copied)
-                (destination + lastColumn).update(repeating: 0, count: paddedWidth - lastColumn)
+                ShortRows.zero(destination + lastColumn, count: paddedWidth - lastColumn)
             } else {
                 EvenOddSplit.split(input + y * inputWidth - padLeft, first: firstColumn, last: lastColumn,
                              paddedWidth: paddedWidth, even: destination, odd: destination + evenCount)
@@ -146,7 +146,7 @@ package enum DepthwiseKernels {
             guard y >= 0 && y < inputHeight else { continue }
             let source = input + y * inputWidth - padLeft
             if stride == 1 {
-                ShortRowCopy.copy(source + firstColumn, to: scratch + row * pitch + firstColumn,
+                ShortRows.copy(source + firstColumn, to: scratch + row * pitch + firstColumn,
                                   count: lastColumn - firstColumn)
             } else {
                 let even = scratch + (row & 1) * 2 * quarter + (row >> 1) * pitch, odd = even + quarter
@@ -180,7 +180,7 @@ package enum DepthwiseKernels {
         }
         activation?.unlessClamp?.apply(result, count: count)
         for row in 0..<outputHeight {
-            ShortRowCopy.copy(result + row * pitch, to: output + row * outputWidth, count: outputWidth)
+            ShortRows.copy(result + row * pitch, to: output + row * outputWidth, count: outputWidth)
         }
     }
 }

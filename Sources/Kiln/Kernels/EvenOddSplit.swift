@@ -16,8 +16,8 @@ package enum EvenOddSplit {
             odd.update(repeating: 0, count: oddCount)
             return
         }
-        zero(even, count: (first + 1) / 2)
-        zero(odd, count: first / 2)
+        ShortRows.zero(even, count: (first + 1) / 2)
+        ShortRows.zero(odd, count: first / 2)
         var column = first
         if column & 1 == 1 {
             odd[column >> 1] = source[column]
@@ -44,20 +44,7 @@ package enum EvenOddSplit {
             even[column >> 1] = source[column]
         }
         let evenStart = (last + 1) / 2, oddStart = last / 2
-        if evenCount > evenStart { zero(even + evenStart, count: evenCount - evenStart) }
-        if oddCount > oddStart { zero(odd + oddStart, count: oddCount - oddStart) }
-    }
-
-    /// Writes `count` zeros. The padding of a row is usually one or two floats, and the depthwise
-    /// and pooling kernels split every row of a plane: a `memset` call for each took longer than
-    /// the split itself on 14- and 28-wide rows.
-    @inline(__always)
-    private static func zero(_ start: UnsafeMutablePointer<Float>, count: Int) {
-        switch count {
-        case ...0: return
-        case 1: start[0] = 0
-        case 2: start[0] = 0; start[1] = 0
-        default: start.update(repeating: 0, count: count)
-        }
+        if evenCount > evenStart { ShortRows.zero(even + evenStart, count: evenCount - evenStart) }
+        if oddCount > oddStart { ShortRows.zero(odd + oddStart, count: oddCount - oddStart) }
     }
 }
