@@ -47,8 +47,12 @@ import Testing
     func matchesReference(shape: (Int, Int, Int, Bool)) throws {
         let (m, n, k, transposeB) = shape
         if MatrixMultiplication.hasUnpackedSmallKernels {
-            let width = MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: transposeB, m: m, n: n, k: k)
-            #expect(width != nil && width! < n, "the shape should be cut into blocks")
+            let path = MatrixMultiplication.unpackedPath(transposeB: transposeB, m: m, n: n, k: k)
+            guard case .columnBlocks(let width) = path else {
+                Issue.record("the shape should be cut into blocks, got \(String(describing: path))")
+                return
+            }
+            #expect(width < n, "the shape should be cut into blocks")
         }
         let lda = k + 3, ldb = (transposeB ? k : n) + 5, ldc = n + 7
         var state: UInt64 = 11
@@ -80,11 +84,12 @@ import Testing
     }
 
     @Test func leavesOtherShapesToOneCall() {
-        // A · B whose blocks would be narrower than 32 columns, A · Bᵀ with more than 64 rows, a
-        // product already within the unpacked limit, or a transposed A: one call.
-        #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: false, m: 64, n: 512, k: 784) == nil)
-        #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: true, m: 65, n: 512, k: 784) == nil)
-        #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: false, transposeB: true, m: 2, n: 512, k: 784) == nil)
-        #expect(MatrixMultiplication.smallKernelBlockWidth(transposeA: true, transposeB: true, m: 8, n: 512, k: 784) == nil)
+        // A · B whose blocks would be narrower than 32 columns, or A · Bᵀ with more than 64 rows:
+        // the packed path in one call. A product already within the unpacked limit: one call too.
+        // (A transposed A never reaches the helper: `multiply` sends it to `cblas_sgemm` directly.)
+        #expect(MatrixMultiplication.unpackedPath(transposeB: false, m: 64, n: 512, k: 784) == nil)
+        #expect(MatrixMultiplication.unpackedPath(transposeB: true, m: 65, n: 512, k: 784) == nil)
+        let withinLimit = MatrixMultiplication.unpackedPath(transposeB: true, m: 2, n: 512, k: 784)
+        #expect(withinLimit == (MatrixMultiplication.hasUnpackedSmallKernels ? .whole : nil))
     }
 }

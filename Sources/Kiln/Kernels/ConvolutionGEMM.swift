@@ -176,7 +176,7 @@ package enum ConvolutionGEMM {
         guard !rows.isEmpty, columns > 0 else { return }
         let residualIsOutput = residual.map { UnsafePointer(c) == $0 } ?? false
         let startFromSum = (bias != nil || residual != nil) && (residualIsOutput
-            || !MatrixMultiplication.usesUnpackedKernel(transposeB: false, m: rows.count, n: columns, k: depth))
+            || MatrixMultiplication.unpackedPath(transposeB: false, m: rows.count, n: columns, k: depth) == nil)
         if startFromSum {
             for row in rows {
                 let destination = c + row * ldc

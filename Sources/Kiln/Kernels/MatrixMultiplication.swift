@@ -63,12 +63,12 @@ package enum MatrixMultiplication {
 
     /// `cblas_sgemm` for row-major `A` (not transposed), cut into column blocks of C where
     /// OpenBLAS's unpacked small-matrix kernel runs them faster than one packed call (see
-    /// ``smallKernelBlockWidth(transposeA:transposeB:m:n:k:)``). The caller has checked the sizes.
+    /// ``unpackedPath(transposeB:m:n:k:)``). The caller has checked the sizes.
     package static func sgemm(transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Float,
                               a: UnsafePointer<Float>, lda: Int32, b: UnsafePointer<Float>, ldb: Int32,
                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32) {
         let transpose = transposeB ? CblasTrans : CblasNoTrans
-        guard let width = smallKernelBlockWidth(transposeA: false, transposeB: transposeB, m: Int(m), n: Int(n), k: Int(k))
+        guard case .columnBlocks(let width) = unpackedPath(transposeB: transposeB, m: Int(m), n: Int(n), k: Int(k))
         else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
@@ -85,19 +85,18 @@ package enum MatrixMultiplication {
         }
     }
 
-    /// Whether ``sgemm(transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` runs this product through
-    /// OpenBLAS's unpacked kernel (whole, or in column blocks). That kernel writes C directly when
-    /// `beta` is 0; the packed path first zeroes C in a pass of its own and then accumulates into it.
-    package static func usesUnpackedKernel(transposeB: Bool, m: Int, n: Int, k: Int) -> Bool {
-        guard hasUnpackedSmallKernels, m > 0, n > 0, k > 0 else { return false }
-        let (rowProduct, rowOverflow) = m.multipliedReportingOverflow(by: k)
-        let (product, overflow) = rowProduct.multipliedReportingOverflow(by: n)
-        if !rowOverflow && !overflow && product <= smallProductLimit { return true }
-        return smallKernelBlockWidth(transposeA: false, transposeB: transposeB, m: m, n: n, k: k) != nil
+    /// How ``sgemm(transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` reaches OpenBLAS's unpacked
+    /// kernel for a product.
+    package enum UnpackedPath: Equatable {
+        /// One call, within the kernel's limit.
+        case whole
+        /// Column blocks of this width, each within the limit.
+        case columnBlocks(Int)
     }
 
-    /// The column-block width at which `A · B` or `A · Bᵀ` runs faster as several products, or nil
-    /// to make one call.
+    /// Whether a product with `A` not transposed takes OpenBLAS's unpacked kernel, whole or in
+    /// column blocks; nil when it takes the packed path in one call. The unpacked kernel writes C
+    /// without reading it when `beta` is 0; the packed path first zeroes C in a pass of its own.
     ///
     /// OpenBLAS's Skylake-X, Cooper Lake and Sapphire Rapids kernels multiply products of at most
     /// 10^6 multiply-adds without packing either operand (its "small matrix" path); above that, every
@@ -113,22 +112,18 @@ package enum MatrixMultiplication {
     ///   as wide as the limit allows in multiples of 16: 16 x 3025 x 128 (SqueezeNet's squeeze) 157
     ///   → 111 µs, 32 x 12544 x 32 380 → 243, 16 x 3136 x 512 918 → 609, 384 x 196 x 64 94 → 86;
     ///   but blocks of 16 lost (64 x 512 x 784: 565 → 699), so `A · B` needs 32 columns or more.
-    static func smallKernelBlockWidth(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int) -> Int? {
-        guard hasUnpackedSmallKernels, !transposeA, m > 0, k > 0 else { return nil }
+    package static func unpackedPath(transposeB: Bool, m: Int, n: Int, k: Int) -> UnpackedPath? {
+        guard hasUnpackedSmallKernels, m > 0, n > 0, k > 0 else { return nil }
         let (rowProduct, rowOverflow) = m.multipliedReportingOverflow(by: k)
         guard !rowOverflow else { return nil }
-        // Whole products within the limit already take the unpacked path in one call.
         let (product, overflow) = rowProduct.multipliedReportingOverflow(by: n)
-        guard overflow || product > smallProductLimit else { return nil }
-        let width: Int
+        if !overflow && product <= smallProductLimit { return .whole }
         if transposeB {
             guard m <= 64, rowProduct * 16 <= smallProductLimit else { return nil }
-            width = 16
-        } else {
-            width = (smallProductLimit / rowProduct) / 16 * 16
-            guard width >= 32 else { return nil }
+            return .columnBlocks(16)
         }
-        return n > width ? width : nil
+        let width = (smallProductLimit / rowProduct) / 16 * 16
+        return width >= 32 ? .columnBlocks(width) : nil
     }
 
     /// Largest product (multiply-adds) OpenBLAS sends to its unpacked kernel.
