@@ -73,6 +73,9 @@ import Testing
         // Depthwise (direct kernel): strides, dilations, asymmetric pads, 1-D, widths around SIMD sizes.
         Case(batch: 2, channels: 9, outputChannels: 9, group: 9, spatial: [15, 17], kernel: [3, 3], pads: [1, 1, 1, 1]),
         Case(channels: 8, outputChannels: 8, group: 8, spatial: [16, 16], kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1]),
+        // Channel groups of four with channels left over, in every image of the batch.
+        Case(batch: 3, channels: 6, outputChannels: 6, group: 6, spatial: [7, 30], kernel: [3, 3], strides: [2, 2],
+             pads: [0, 1, 2, 0], bias: false),
         Case(channels: 3, outputChannels: 3, group: 3, spatial: [9, 33], kernel: [3, 3], dilations: [2, 2], pads: [2, 2, 2, 2]),
         Case(channels: 4, outputChannels: 4, group: 4, spatial: [7, 8], kernel: [5, 5], pads: [2, 0, 1, 3], bias: false),
         Case(channels: 5, outputChannels: 5, group: 5, spatial: [31], kernel: [3], strides: [2], pads: [1, 1]),

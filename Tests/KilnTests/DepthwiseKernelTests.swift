@@ -2,36 +2,64 @@ import Kiln
 import KilnTestSupport
 import Testing
 
-/// The single-pass depthwise 3x3 kernel against the textbook reference, over widths around vector
-/// sizes, both strides, symmetric and asymmetric padding, with bias and a fused activation.
+/// The single-pass depthwise 3x3 kernels (per plane, and four channels interleaved) against the
+/// textbook reference, over widths around vector sizes, both strides, symmetric and asymmetric
+/// padding, with and without bias, with fused activations.
 @Suite struct DepthwiseKernelTests {
     typealias T = NeuralNetworkTesting
 
+    /// Four channels through the per-plane kernel and through the channel-group kernel, each against
+    /// the reference.
     static func check(height: Int, width: Int, stride: Int, pads: [Int], activation: FusedActivation?,
-                      seed: UInt64) throws {
+                      seed: UInt64, bias: Bool = true) throws {
         let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [],
                         attributes: ["pads": .ints(pads), "strides": .ints([stride, stride])])
         let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(inputSize: [height, width],
                                                                                kernel: [3, 3], ceilMode: false)
         #expect(DepthwiseKernels.applies3x3(geometry))
-        let x = T.random([1, 1, height, width], seed: seed)
-        let w = T.random([1, 1, 3, 3], seed: seed + 1)
-        let b = T.random([1], seed: seed + 2)
-        let shape = [1, 1] + geometry.outputSize
+        let channels = DepthwiseChannelGroups.width
+        let x = T.random([1, channels, height, width], seed: seed)
+        let w = T.random([channels, 1, 3, 3], seed: seed + 1)
+        let b = bias ? T.random([channels], seed: seed + 2) : try Tensor(zeros: .float32, shape: [channels])
+        let shape = [1, channels] + geometry.outputSize
+        let inVolume = geometry.inputVolume, outVolume = geometry.outputVolume
         let expected = T.reference(shape, [x, w, b]) { pointers, output in
             ConvolutionKernels.reference(input: pointers[0], weights: pointers[1], bias: pointers[2], output: output,
-                                         batch: 1, inputChannels: 1, outputChannels: 1, groups: 1, geometry: geometry)
+                                         batch: 1, inputChannels: channels, outputChannels: channels, groups: channels,
+                                         geometry: geometry)
             if let activation {
-                for index in 0..<geometry.outputVolume { output[index] = activation.reference(output[index]) }
+                for index in 0..<(channels * outVolume) { output[index] = activation.reference(output[index]) }
             }
         }
-        let actual = T.reference(shape, [x, w, b]) { pointers, output in
+        let planes = T.reference(shape, [x, w, b]) { pointers, output in
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: DepthwiseKernels.scratchFloats(geometry))
             defer { scratch.deallocate() }
-            DepthwiseKernels.convolve3x3(pointers[0], weights: pointers[1], bias: pointers[2][0], geometry: geometry,
-                                         activation: activation, scratch: scratch, output: output)
+            for plane in 0..<channels {
+                DepthwiseKernels.convolve3x3(pointers[0] + plane * inVolume, weights: pointers[1] + plane * 9,
+                                             bias: pointers[2][plane], geometry: geometry, activation: activation,
+                                             scratch: scratch, paddingReady: plane > 0, output: output + plane * outVolume)
+            }
         }
-        T.expectClose(actual, expected, rtol: 1e-5, atol: 1e-5, "\(height)x\(width) s\(stride) p\(pads)")
+        let grouped = T.reference(shape, [x, w, b]) { pointers, output in
+            withGroupScratch(geometry) { scratch in
+                DepthwiseChannelGroups.convolve3x3(pointers[0], weights: pointers[1], bias: bias ? pointers[2] : nil,
+                                                   geometry: geometry, activation: activation, scratch: scratch,
+                                                   paddingReady: false, output: output)
+            }
+        }
+        let label = "\(height)x\(width) s\(stride) p\(pads) \(activation.map { "\($0)" } ?? "none")"
+        T.expectClose(planes, expected, rtol: 1e-5, atol: 1e-5, "per plane " + label)
+        T.expectClose(grouped, expected, rtol: 1e-5, atol: 1e-5, "grouped " + label)
+    }
+
+    /// Runs `body` with the channel-group kernel's scratch: 16-byte aligned and filled with NaN, so
+    /// padding the kernel failed to write would show.
+    static func withGroupScratch(_ geometry: SlidingWindowGeometry, _ body: (UnsafeMutablePointer<Float>) -> Void) {
+        let count = DepthwiseChannelGroups.scratchFloats(geometry)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 16)
+        defer { raw.deallocate() }
+        let scratch = raw.initializeMemory(as: Float.self, repeating: .nan, count: count)
+        body(scratch)
     }
 
     // Every width up to 33: the stride-2 split runs four pairs per step, and its remainder depends
@@ -48,7 +76,7 @@ import Testing
                 guard minimum else { continue }
                 try Self.check(height: height, width: width, stride: stride, pads: pads,
                                activation: activations[index],
-                               seed: UInt64(width * 10 + stride * 100 + index))
+                               seed: UInt64(width * 10 + stride * 100 + index), bias: index != 3)
             }
         }
     }
@@ -85,6 +113,41 @@ import Testing
                                                      weights: pointers[1] + plane * 9, bias: 0, geometry: geometry,
                                                      activation: nil, scratch: scratch, paddingReady: plane > 0,
                                                      output: output + plane * geometry.outputVolume)
+                    }
+                }
+                T.expectClose(actual, expected, rtol: 1e-5, atol: 1e-5, "\(width) s\(stride) p\(pads)")
+            }
+        }
+    }
+
+    // The same for the channel-group kernel: three groups of four planes through one scratch.
+    @Test(arguments: [5, 7, 14, 28, 31, 40, 70])
+    func groupsReusePadding(width: Int) throws {
+        for stride in [1, 2] {
+            for pads in [[1, 1, 1, 1], [0, 1, 2, 0], [2, 2, 2, 2]] {
+                let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [],
+                                attributes: ["pads": .ints(pads), "strides": .ints([stride, stride])])
+                let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(
+                    inputSize: [width, width - 2], kernel: [3, 3], ceilMode: false)
+                let groupWidth = DepthwiseChannelGroups.width, planes = 3 * groupWidth
+                let x = T.random([1, planes, width, width - 2], seed: UInt64(width + stride * 100))
+                let w = T.random([planes, 1, 3, 3], seed: 7)
+                let b = T.random([planes], seed: 8)
+                let shape = [1, planes] + geometry.outputSize
+                let expected = T.reference(shape, [x, w, b]) { pointers, output in
+                    ConvolutionKernels.reference(input: pointers[0], weights: pointers[1], bias: pointers[2],
+                                                 output: output, batch: 1, inputChannels: planes, outputChannels: planes,
+                                                 groups: planes, geometry: geometry)
+                }
+                let actual = T.reference(shape, [x, w, b]) { pointers, output in
+                    Self.withGroupScratch(geometry) { scratch in
+                        for group in 0..<3 {
+                            let plane = group * groupWidth
+                            DepthwiseChannelGroups.convolve3x3(
+                                pointers[0] + plane * geometry.inputVolume, weights: pointers[1] + plane * 9,
+                                bias: pointers[2] + plane, geometry: geometry, activation: nil, scratch: scratch,
+                                paddingReady: group > 0, output: output + plane * geometry.outputVolume)
+                        }
                     }
                 }
                 T.expectClose(actual, expected, rtol: 1e-5, atol: 1e-5, "\(width) s\(stride) p\(pads)")

@@ -5,7 +5,9 @@
 /// input, into its even and odd columns), so every output row is one loop over contiguous memory
 /// with 9 multiply-adds per output and no bounds tests; it vectorizes at the baseline SSE2 build. The general
 /// ``ConvolutionKernels/depthwise2D(_:weights:bias:geometry:output:)`` instead makes one pass over
-/// each output row per tap, and its stride-2 loads do not vectorize.
+/// each output row per tap, and its stride-2 loads do not vectorize. A node's channels go four at
+/// a time through ``DepthwiseChannelGroups`` (faster on every MobileNetV2 shape); this per-plane
+/// kernel takes the one to three channels left over.
 package enum DepthwiseKernels {
     /// Whether ``convolve3x3`` handles this geometry.
     package static func applies3x3(_ geometry: SlidingWindowGeometry) -> Bool {
@@ -181,6 +183,48 @@ package enum DepthwiseKernels {
         activation?.unlessClamp?.apply(result, count: count)
         for row in 0..<outputHeight {
             ShortRows.copy(result + row * pitch, to: output + row * outputWidth, count: outputWidth)
+        }
+    }
+
+    /// Every channel of a batch through the 3x3 kernels, across the pool: four channels at a time
+    /// through ``DepthwiseChannelGroups``, the channels left over plane by plane.
+    package static func convolve3x3(_ x: UnsafePointer<Float>, weights w: UnsafePointer<Float>, bias b: UnsafePointer<Float>?,
+                                    output y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
+                                    geometry: SlidingWindowGeometry, activation: FusedActivation?,
+                                    context: ExecutionContext) throws {
+        let groupWidth = DepthwiseChannelGroups.width
+        let groups = channels / groupWidth
+        let inputVolume = geometry.inputVolume, outputVolume = geometry.outputVolume
+        // One scratch block per participant, 16-byte aligned for the groups' SIMD4 planes (one
+        // spare block of slack to align the base).
+        let blockFloats = (max(DepthwiseChannelGroups.scratchFloats(geometry), scratchFloats(geometry)) + 15) & ~15
+        let scratchBase = try KernelScratch.floats(rows: context.threads + 1, columns: blockFloats,
+                                                   purpose: "depthwise padding")
+        defer { KernelScratch.release(scratchBase) }
+        let alignedBase = UnsafeMutableRawPointer(scratchBase).alignedUp(toMultipleOf: 16).assumingMemoryBound(to: Float.self)
+        // Work items per image: the groups of four channels, then the channels left over.
+        let itemsPerImage = groups + channels - groups * groupWidth
+        let outputsPerItem = max(1, outputVolume * groupWidth)
+        context.parallelChunks(batch * itemsPerImage, minimumChunk: max(1, 4_096 / outputsPerItem)) { chunk, items in
+            let scratch = alignedBase + chunk * blockFloats
+            // The scratch's padding stays valid while the same kernel keeps using it.
+            var groupPaddingReady = false, planePaddingReady = false
+            for item in items {
+                let image = item / itemsPerImage, index = item % itemsPerImage
+                let channel = index < groups ? index * groupWidth : groups * groupWidth + index - groups
+                let plane = image * channels + channel
+                if index < groups {
+                    DepthwiseChannelGroups.convolve3x3(x + plane * inputVolume, weights: w + channel * 9, bias: b.map { $0 + channel },
+                                                       geometry: geometry, activation: activation, scratch: scratch,
+                                                       paddingReady: groupPaddingReady, output: y + plane * outputVolume)
+                    (groupPaddingReady, planePaddingReady) = (true, false)
+                } else {
+                    convolve3x3(x + plane * inputVolume, weights: w + channel * 9, bias: b?[channel] ?? 0, geometry: geometry,
+                                activation: activation, scratch: scratch, paddingReady: planePaddingReady,
+                                output: y + plane * outputVolume)
+                    (groupPaddingReady, planePaddingReady) = (false, true)
+                }
+            }
         }
     }
 }

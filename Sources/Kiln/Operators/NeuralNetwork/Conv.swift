@@ -162,21 +162,8 @@ package struct Conv: Operator {
                 padsBegin: [0] + geometry.padsBegin, padsEnd: [0] + geometry.padsEnd)
             let work = max(1, outputVolume * kernelVolume)
             if DepthwiseKernels.applies3x3(planar) {
-                let scratchCount = DepthwiseKernels.scratchFloats(planar)
-                // One padded plane per thread, from the calling thread (the run's arena when planned).
-                let scratchBase = try KernelScratch.floats(rows: context.threads, columns: max(1, scratchCount),
-                                                           purpose: "depthwise padding")
-                defer { KernelScratch.release(scratchBase) }
-                context.parallelChunks(batch * channels, minimumChunk: max(1, 32_768 / work)) { chunk, planes in
-                    let scratch = scratchBase + chunk * max(1, scratchCount)
-                    for plane in planes {
-                        let channel = plane % channels
-                        DepthwiseKernels.convolve3x3(x + plane * inputVolume, weights: w + channel * 9,
-                                                     bias: b?[channel] ?? 0, geometry: planar, activation: unfusedActivation,
-                                                     scratch: scratch, paddingReady: plane != planes.lowerBound,
-                                                     output: y + plane * outputVolume)
-                    }
-                }
+                try DepthwiseKernels.convolve3x3(x, weights: w, bias: b, output: y, batch: batch, channels: channels,
+                                                 geometry: planar, activation: unfusedActivation, context: context)
                 return false
             }
             context.parallelFor(batch * channels, minimumChunk: max(1, 32_768 / work)) { planes in
