@@ -77,15 +77,19 @@ package enum DepthwiseChannelGroups {
                 }
                 filledRows += 1
             }
-            let (top, middle, bottom) = slots
+            // The three rows are walked by pointer: `column * stride` indexing kept an overflow
+            // check per output in the loop.
+            var (top, middle, bottom) = slots
             for column in 0..<outputWidth {
-                let x = column * stride
-                var total = offset + w0 * top[x] + w1 * top[x + 1] + w2 * top[x + 2]
-                total += w3 * middle[x] + w4 * middle[x + 1] + w5 * middle[x + 2]
-                total += w6 * bottom[x] + w7 * bottom[x + 1] + w8 * bottom[x + 2]
+                var total = offset + w0 * top[0] + w1 * top[1] + w2 * top[2]
+                total += w3 * middle[0] + w4 * middle[1] + w5 * middle[2]
+                total += w6 * bottom[0] + w7 * bottom[1] + w8 * bottom[2]
                 total.replace(with: low, where: total .< low)
                 total.replace(with: high, where: total .> high)
                 row[column] = total
+                top += stride
+                middle += stride
+                bottom += stride
             }
             deinterleave(row, count: outputWidth, into: output + outputRow * outputWidth, planeStride: outputVolume)
         }
