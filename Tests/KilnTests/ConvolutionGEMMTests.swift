@@ -93,14 +93,16 @@ import Testing
     /// Bias, residual and activation on both sides of OpenBLAS's unpacked-kernel limit (10^6
     /// multiply-adds per block): below it sgemm writes the bare product and one pass adds the rest;
     /// above it sgemm starts from `bias + residual`. `large` and `im2col` take the packed path at 1
-    /// thread and the unpacked one at 2 (each thread then multiplies half the output channels).
+    /// thread and the unpacked one at 2 (the output channels split into blocks under the limit);
+    /// `rowBlocks` (7x7, 700 input channels) splits its 100 output channels into 7 blocks of 14-15.
     @Test func addsBiasResidualAndActivationOnEitherBLASPath() throws {
         let small = Case(channels: 16, outputChannels: 24, spatial: [20, 20], kernel: [1, 1])
         let large = Case(channels: 256, outputChannels: 160, spatial: [8, 8], kernel: [1, 1])
         let im2col = Case(channels: 24, outputChannels: 160, spatial: [6, 6], kernel: [3, 3], pads: [1, 1, 1, 1])
+        let rowBlocks = Case(channels: 700, outputChannels: 100, spatial: [7, 7], kernel: [1, 1])
         var noBias = small
         noBias.bias = false
-        for (index, test) in [small, large, im2col, noBias].enumerated() {
+        for (index, test) in [small, large, im2col, noBias, rowBlocks].enumerated() {
             for (offset, activation) in [FusedActivation?.none, .relu, .sigmoid].enumerated() {
                 for threads in [1, 2] {
                     try Self.check(test, activation: activation, tileWidth: nil, threads: threads,

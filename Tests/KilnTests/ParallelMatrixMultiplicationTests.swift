@@ -92,4 +92,20 @@ import Testing
         let withinLimit = MatrixMultiplication.unpackedPath(transposeB: true, m: 2, n: 512, k: 784)
         #expect(withinLimit == (MatrixMultiplication.hasUnpackedSmallKernels ? .whole : nil))
     }
+
+    @Test func rowBlocksStayUnderTheUnpackedLimit() throws {
+        guard MatrixMultiplication.hasUnpackedSmallKernels else {
+            #expect(MatrixMultiplication.unpackedRowBlock(m: 2048, n: 49, k: 512) == nil)
+            return
+        }
+        // ResNet-50's 512 -> 2048 layer at 7x7: 1e6 / (49 * 512) = 39.9, so 32 rows per block.
+        #expect(MatrixMultiplication.unpackedRowBlock(m: 2048, n: 49, k: 512) == 32)
+        for (m, n, k) in [(100, 49, 700), (1280, 49, 320), (160, 36, 216)] {
+            let rows = try #require(MatrixMultiplication.unpackedRowBlock(m: m, n: n, k: k))
+            #expect(rows % 16 == 0 && rows >= 16 && rows < m && rows * n * k <= 1_000_000, "\(m) x \(n) x \(k): \(rows)")
+        }
+        // Not even 16 rows fit (ResNet-50's 3x3 at 7x7: k = 4608), or the whole product already does.
+        #expect(MatrixMultiplication.unpackedRowBlock(m: 512, n: 49, k: 4608) == nil)
+        #expect(MatrixMultiplication.unpackedRowBlock(m: 64, n: 49, k: 100) == nil)
+    }
 }

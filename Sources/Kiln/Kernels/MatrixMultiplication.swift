@@ -126,6 +126,17 @@ package enum MatrixMultiplication {
         return width >= 32 ? .columnBlocks(width) : nil
     }
 
+    /// Rows per block so that `[rows x k] x [k x n]` blocks of an `[m x k] x [k x n]` product go
+    /// through OpenBLAS's unpacked kernel (a multiple of 16, at least 16), or nil when even 16 rows
+    /// are too many or the whole product already does.
+    package static func unpackedRowBlock(m: Int, n: Int, k: Int) -> Int? {
+        guard hasUnpackedSmallKernels, m > 16, n > 0, k > 0 else { return nil }
+        let (columnProduct, overflow) = n.multipliedReportingOverflow(by: k)
+        guard !overflow, columnProduct * 16 <= smallProductLimit else { return nil }
+        let rows = (smallProductLimit / columnProduct) / 16 * 16
+        return rows < m ? rows : nil
+    }
+
     /// Largest product (multiply-adds) OpenBLAS sends to its unpacked kernel.
     private static let smallProductLimit = 1_000_000
 
