@@ -21,12 +21,25 @@ import Testing
         tensor.withUnsafeBytes { Array($0) }
     }
 
+    /// Whether a planned run's output agrees with the unplanned run's: to float rounding for
+    /// floats, byte for byte otherwise. Not bit for bit: run alone, these tests always matched byte
+    /// for byte (15 of 15), but in the full suite zoo-mobilenet-mini's logits differed in the last
+    /// bits in 2 of 4 runs. Its sessions use 1 thread, so they share nothing with the tests running
+    /// beside them but OpenBLAS's process-wide thread count, which those tests' 2-thread sessions
+    /// keep changing. A plan that let two live tensors overlap corrupts values far beyond this.
+    private static func matches(_ tensor: Tensor, _ reference: Tensor) -> Bool {
+        guard tensor.shape == reference.shape else { return false }
+        if tensor.dtype == .float32 && reference.dtype == .float32 {
+            return Comparison.compare(tensor, reference, rtol: 1e-5, atol: 1e-6).isClose
+        }
+        return bytes(tensor) == bytes(reference)
+    }
+
     private static func expectSame(_ actual: [String: Tensor], _ expected: [String: Tensor], _ label: String) {
         #expect(actual.keys.sorted() == expected.keys.sorted(), "\(label)")
         for (name, reference) in expected {
             guard let tensor = actual[name] else { continue }
-            #expect(tensor.shape == reference.shape, "\(label) \(name)")
-            #expect(bytes(tensor) == bytes(reference), "\(label) \(name) differs from the unplanned run")
+            #expect(matches(tensor, reference), "\(label) \(name) differs from the unplanned run: \(Comparison.compare(tensor, reference, rtol: 1e-5, atol: 1e-6))")
         }
     }
 
@@ -101,7 +114,7 @@ import Testing
                 do {
                     let outputs = try session.run(cases[index])
                     for (name, reference) in references[index]
-                    where outputs[name].map(Self.bytes) != Self.bytes(reference) {
+                    where !(outputs[name].map { Self.matches($0, reference) } ?? false) {
                         failures.withLock { $0.append("round \(round) task \(task): \(name) differs") }
                     }
                 } catch {
