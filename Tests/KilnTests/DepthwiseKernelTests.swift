@@ -8,14 +8,19 @@ import Testing
 @Suite struct DepthwiseKernelTests {
     typealias T = NeuralNetworkTesting
 
+    /// The geometry of a 3x3 Conv node with these pads and stride over a `height x width` plane.
+    static func geometry(height: Int, width: Int, stride: Int, pads: [Int]) throws -> SlidingWindowGeometry {
+        let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [],
+                        attributes: ["pads": .ints(pads), "strides": .ints([stride, stride])])
+        return try SlidingWindowAttributes(node: node).forwardGeometry(inputSize: [height, width], kernel: [3, 3],
+                                                                       ceilMode: false)
+    }
+
     /// Four channels through the per-plane kernel and through the channel-group kernel, each against
     /// the reference.
     static func check(height: Int, width: Int, stride: Int, pads: [Int], activation: FusedActivation?,
                       seed: UInt64, bias: Bool = true) throws {
-        let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [],
-                        attributes: ["pads": .ints(pads), "strides": .ints([stride, stride])])
-        let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(inputSize: [height, width],
-                                                                               kernel: [3, 3], ceilMode: false)
+        let geometry = try Self.geometry(height: height, width: width, stride: stride, pads: pads)
         #expect(DepthwiseKernels.applies3x3(geometry))
         let channels = DepthwiseChannelGroups.width
         let x = T.random([1, channels, height, width], seed: seed)
@@ -87,10 +92,7 @@ import Testing
     func reusesPaddingAcrossPlanes(width: Int) throws {
         for stride in [1, 2] {
             for pads in [[1, 1, 1, 1], [0, 1, 2, 0], [2, 2, 2, 2]] {
-                let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [],
-                                attributes: ["pads": .ints(pads), "strides": .ints([stride, stride])])
-                let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(
-                    inputSize: [width, width], kernel: [3, 3], ceilMode: false)
+                let geometry = try Self.geometry(height: width, width: width, stride: stride, pads: pads)
                 let planes = 3
                 let x = T.random([1, planes, width, width], seed: UInt64(width + stride * 100))
                 let w = T.random([planes, 1, 3, 3], seed: 7)
@@ -125,10 +127,7 @@ import Testing
     func groupsReusePadding(width: Int) throws {
         for stride in [1, 2] {
             for pads in [[1, 1, 1, 1], [0, 1, 2, 0], [2, 2, 2, 2]] {
-                let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [],
-                                attributes: ["pads": .ints(pads), "strides": .ints([stride, stride])])
-                let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(
-                    inputSize: [width, width - 2], kernel: [3, 3], ceilMode: false)
+                let geometry = try Self.geometry(height: width, width: width - 2, stride: stride, pads: pads)
                 let groupWidth = DepthwiseChannelGroups.width, planes = 3 * groupWidth
                 let x = T.random([1, planes, width, width - 2], seed: UInt64(width + stride * 100))
                 let w = T.random([planes, 1, 3, 3], seed: 7)
