@@ -30,6 +30,10 @@ struct ConvertCommand: ParsableCommand {
     @Flag(help: "Keep the graph as imported (skip the graph passes: folding, fusions, dead-node removal).")
     var noOptimize = false
 
+    @Option(name: .customLong("skip-pass"),
+            help: "Leave out one graph pass by name (e.g. channels_last; `kiln inspect` lists the passes that fired); repeatable.")
+    var skippedPasses: [String] = []
+
     @Option(name: .customLong("verify"),
             help: "After writing, load the .kiln and run it on this input (NAME=FILE.npy); repeat per input.")
     var verifyInputs: [NamedPath] = []
@@ -37,6 +41,13 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .customLong("expected"),
             help: "A reference output (NAME=FILE.npy, e.g. from ONNX Runtime) to compare with; repeat per output.")
     var expectedOutputs: [NamedPath] = []
+
+    func validate() throws {
+        let known = PassPipeline.default.names
+        if let unknown = skippedPasses.first(where: { !known.contains($0) }) {
+            throw ValidationError("--skip-pass: no graph pass is named \(unknown); the passes are \(Set(known).sorted().joined(separator: ", "))")
+        }
+    }
 
     func run() throws {
         try reportingErrors(convert)
@@ -57,7 +68,7 @@ struct ConvertCommand: ParsableCommand {
         graph.name = metadata.name.isEmpty ? graph.name : metadata.name
         if !noOptimize {
             let before = graph.nodes.count
-            let fired = try PassPipeline.default.run(&graph)
+            let fired = try PassPipeline.default.skipping(Set(skippedPasses)).run(&graph)
             metadata.properties["kiln.passes"] = PassPipeline.summary(fired)
             print("optimized: \(before) -> \(graph.nodes.count) nodes (\(PassPipeline.summary(fired)))")
         }

@@ -138,7 +138,7 @@ package enum MatrixMultiplication {
     }
 
     /// Largest product (multiply-adds) OpenBLAS sends to its unpacked kernel.
-    private static let smallProductLimit = 1_000_000
+    package static let smallProductLimit = 1_000_000
 
     /// Whether OpenBLAS runs small products through its unpacked kernels here: decided by the core
     /// it picked at run time; `KILN_BLAS_SMALL_BLOCKS=0` or `1` overrides it (for measuring).

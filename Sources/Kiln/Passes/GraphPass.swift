@@ -15,10 +15,14 @@ public struct PassPipeline: Sendable {
     /// How many times the whole list runs at most; one fusion often enables another (a folded
     /// constant makes a pattern match), so the list repeats until nothing fires.
     public var maximumRounds: Int
+    /// Passes run once, in order, after the rounds: layout changes that must see the fully fused
+    /// graph (``ChannelsLastPass``).
+    public var finally: [any GraphPass]
 
-    public init(_ passes: [any GraphPass], maximumRounds: Int = 4) {
+    public init(_ passes: [any GraphPass], maximumRounds: Int = 4, finally: [any GraphPass] = []) {
         self.passes = passes
         self.maximumRounds = maximumRounds
+        self.finally = finally
     }
 
     /// The passes `kiln convert` runs.
@@ -35,7 +39,16 @@ public struct PassPipeline: Sendable {
         FuseResidualAddPass(),
         FuseActivationPass(),
         DeadNodeEliminationPass(),
-    ])
+    ], finally: [ChannelsLastPass()])
+
+    /// The names of its passes, in order.
+    public var names: [String] { (passes + finally).map(\.name) }
+
+    /// The pipeline without the passes named in `names`.
+    public func skipping(_ names: Set<String>) -> PassPipeline {
+        PassPipeline(passes.filter { !names.contains($0.name) }, maximumRounds: maximumRounds,
+                            finally: finally.filter { !names.contains($0.name) })
+    }
 
     /// Runs the passes and returns how often each fired, in pipeline order (passes that never fired
     /// are left out). The graph's types are re-inferred at the end.
@@ -55,6 +68,10 @@ public struct PassPipeline: Sendable {
                 }
             }
             if firedThisRound == 0 { break }
+        }
+        for pass in finally {
+            let fired = try pass.run(&graph)
+            if fired > 0 { totals.append((pass.name, fired)) }
         }
         try graph.inferTypes()
         return totals

@@ -7,22 +7,37 @@ import Synchronization
 /// Kernel choice: a depthwise convolution (group == C == M, 1 or 2 spatial axes) runs a direct
 /// kernel per plane; a pointwise one (kernel 1, stride 1, no padding) is one `sgemm` per image and
 /// group straight on the input; everything else lowers to im2col (threaded) plus `sgemm`.
+///
+/// With the Kiln-internal attribute `kiln_channels_last = 1` (set by ``ChannelsLastPass``), X, Y and
+/// the residual are `[N, spatial..., C]` instead (2-D only; W keeps ONNX's layout): a depthwise 3x3
+/// convolution then runs ``DepthwiseChannelsLast``, a group-1 one ``ChannelsLastGEMM``.
 package struct Conv: Operator {
     package static let opType = "Conv"
 
     package let window: SlidingWindowAttributes
     package let groups: Int
-    /// Set by ``prepare(constants:)`` when W is a graph constant: its Winograd transform is then
-    /// computed on the first run that needs it and kept, instead of once per run.
-    private var winogradWeights: TransformedWeightsCache?
+    /// Set by ``prepare(constants:)`` when W is a graph constant: its Winograd transform (or, for a
+    /// channels-last node, its reordering) is then computed on the first run that needs it and
+    /// kept, instead of once per run.
+    private var derivedWeights: TransformedWeightsCache?
     /// Applied to each block of output right after it is computed (convert-time fusion).
     package let activation: FusedActivation?
     /// Whether a fourth input `Z` (the output's shape) is added before the activation (convert-time
     /// fusion of a residual `Add`, see ``FuseResidualAddPass``).
     package let addsResidual: Bool
+    /// Whether Y and Z are channels-last (`[N, H, W, C]`, see ``ChannelsLastPass``).
+    package let channelsLast: Bool
+    /// Whether X is channels-last too.
+    package let inputChannelsLast: Bool
 
     package init(node: Node, opset: Int) throws {
         addsResidual = try node.int(FuseResidualAddPass.attributeName, default: 0) != 0
+        let layout = try node.int(ChannelsLastPass.attributeName, default: 0)
+        guard [0, 1, ChannelsLastPass.outputOnly].contains(layout) else {
+            throw OperatorError("\(ChannelsLastPass.attributeName) must be 0, 1 or \(ChannelsLastPass.outputOnly), got \(layout)")
+        }
+        channelsLast = layout != 0
+        inputChannelsLast = layout == 1
         try node.expectArity(inputs: addsResidual ? 4...4 : 2...3)
         window = try SlidingWindowAttributes(node: node)
         activation = try FusedActivation(node: node)
@@ -31,7 +46,7 @@ package struct Conv: Operator {
     }
 
     package mutating func prepare(constants: [Tensor?]) throws {
-        if constants.count > 1, constants[1] != nil { winogradWeights = TransformedWeightsCache() }
+        if constants.count > 1, constants[1] != nil { derivedWeights = TransformedWeightsCache() }
     }
 
     /// Checks the static shapes of X, W and B against each other and returns the kernel's spatial
@@ -80,10 +95,11 @@ package struct Conv: Operator {
         for (name, type) in [("X", input), ("W", weights), ("B", bias)] {
             if let type, type.dtype != .float32 { throw OperatorError("Conv supports float32, \(name) is \(type.dtype)") }
         }
-        guard let inputShape = input.shape, let weightShape = weights.shape else {
+        guard let physicalInputShape = input.shape, let weightShape = weights.shape else {
             guard let rank = input.rank ?? weights.rank else { return [TensorType(.float32, nil)] }
             return [TensorType(.float32, (0..<rank).map { _ in symbols.fresh() })]
         }
+        let inputShape = try logicalShape(physicalInputShape)
         let kernel = try checkShapes(input: inputShape, weights: weightShape, bias: bias?.shape)
         let spatial: [Dim]
         if let kernel {
@@ -92,9 +108,28 @@ package struct Conv: Operator {
         } else {
             spatial = inputShape[2...].map { _ in symbols.fresh() }
         }
-        let outputShape = [inputShape[0], weightShape[0]] + spatial
+        let outputShape = physicalShape([inputShape[0], weightShape[0]] + spatial)
         if addsResidual { try FusedResidual.checkType(inputs, output: outputShape) }
         return [TensorType(.float32, outputShape)]
+    }
+
+    /// `[N, C, spatial...]` of an input in this node's layout.
+    private func logicalShape<Element>(_ shape: [Element]) throws -> [Element] {
+        guard inputChannelsLast else {
+            if channelsLast && shape.count != 4 {
+                throw OperatorError("a channels-last Conv takes a rank-4 input, got rank \(shape.count)")
+            }
+            return shape
+        }
+        guard shape.count == 4 else {
+            throw OperatorError("a channels-last Conv takes a rank-4 input [N, H, W, C], got rank \(shape.count)")
+        }
+        return [shape[0], shape[3], shape[1], shape[2]]
+    }
+
+    /// The output shape in this node's layout, from `[N, M, spatial...]`.
+    private func physicalShape<Element>(_ shape: [Element]) -> [Element] {
+        channelsLast ? [shape[0]] + shape[2...] + [shape[1]] : shape
     }
 
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
@@ -103,12 +138,13 @@ package struct Conv: Operator {
         for (name, tensor) in [("X", input), ("W", weights), ("B", bias)] {
             if let tensor, tensor.dtype != .float32 { throw OperatorError("Conv supports float32, \(name) is \(tensor.dtype)") }
         }
-        guard let kernel = try checkShapes(input: [Dim](input.shape), weights: [Dim](weights.shape),
+        let inputShape = try logicalShape(input.shape)
+        guard let kernel = try checkShapes(input: [Dim](inputShape), weights: [Dim](weights.shape),
                                            bias: bias.map { [Dim]($0.shape) })
         else { throw OperatorError("kernel shape is unknown") }
-        let geometry = try window.forwardGeometry(inputSize: Array(input.shape[2...]), kernel: kernel, ceilMode: false)
-        let batch = input.shape[0], channels = input.shape[1], outputChannels = weights.shape[0]
-        let outputShape = [batch, outputChannels] + geometry.outputSize
+        let geometry = try window.forwardGeometry(inputSize: Array(inputShape[2...]), kernel: kernel, ceilMode: false)
+        let batch = inputShape[0], channels = inputShape[1], outputChannels = weights.shape[0]
+        let outputShape = physicalShape([batch, outputChannels] + geometry.outputSize)
         let residual = addsResidual ? try FusedResidual.checked(inputs, output: outputShape) : nil
         let output = try Tensor.uninitialized(.float32, shape: outputShape)
         guard output.count > 0 else { return [output] }
@@ -133,6 +169,11 @@ package struct Conv: Operator {
     private func compute(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
                          _ z: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
                          outputChannels: Int, geometry: SlidingWindowGeometry, context: ExecutionContext) throws {
+        if channelsLast {
+            try computeChannelsLast(x, w, b, z, y, batch: batch, channels: channels, outputChannels: outputChannels,
+                                    geometry: geometry, context: context)
+            return
+        }
         let handledResidual = try computeKernel(x, w, b, z, y, batch: batch, channels: channels,
                                                 outputChannels: outputChannels, geometry: geometry,
                                                 activation: activation, context: context)
@@ -205,8 +246,8 @@ package struct Conv: Operator {
                 }
             }
             let positions = large ? 36 : 16
-            if let winogradWeights {
-                let u = try winogradWeights.values(count: positions * outputChannels * channels, compute: transform)
+            if let derivedWeights {
+                let u = try derivedWeights.values(count: positions * outputChannels * channels, compute: transform)
                 try u.withUnsafeBufferPointer { u in try convolve(u.baseAddress!) }
             } else {
                 let u = try KernelScratch.floats(rows: positions * outputChannels, columns: channels,
@@ -226,6 +267,75 @@ package struct Conv: Operator {
 }
 
 extension Conv {
+    /// The channels-last kernels: depthwise 3x3, or group 1 as matrix products. Both take W
+    /// reordered (cached for a constant W); the depthwise one leaves a residual to a pass after it.
+    private func computeChannelsLast(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
+                                     _ z: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                                     channels: Int, outputChannels: Int, geometry: SlidingWindowGeometry,
+                                     context: ExecutionContext) throws {
+        let depthwise = groups == channels && outputChannels == channels
+        guard geometry.rank == 2,
+              groups == 1 || (depthwise && inputChannelsLast && DepthwiseChannelsLast.applies(geometry)) else {
+            throw OperatorError("a channels-last Conv runs 2-D convolutions of group 1 or depthwise 3x3 ones (dilation 1, stride 1 or 2); this one has group \(groups), kernel \(geometry.kernel), strides \(geometry.strides), dilations \(geometry.dilations)")
+        }
+        let count = depthwise ? DepthwiseChannelsLast.packedWeightFloats(channels: channels)
+            : outputChannels * channels * geometry.kernelVolume
+        let pack: (UnsafeMutablePointer<Float>) -> Void = { packed in
+            if depthwise {
+                DepthwiseChannelsLast.packWeights(w, channels: channels, into: packed)
+            } else {
+                ChannelsLastGEMM.packWeights(w, outputChannels: outputChannels, channels: channels,
+                                             kernelVolume: geometry.kernelVolume, inputChannelsLast: self.inputChannelsLast,
+                                             into: packed)
+            }
+        }
+        let run: (UnsafePointer<Float>) throws -> Void = { packed in
+            if depthwise {
+                try self.depthwiseChannelsLast(x, packed: packed, w, b, z, y, batch: batch, channels: channels,
+                                               geometry: geometry, context: context)
+            } else {
+                try ChannelsLastGEMM.convolve(x, inputChannelsLast: self.inputChannelsLast, weights: packed,
+                                              storedWeights: w, bias: b, residual: z, output: y, batch: batch,
+                                              channels: channels, outputChannels: outputChannels, geometry: geometry,
+                                              activation: activation, context: context)
+            }
+        }
+        if let derivedWeights {
+            let packed = try derivedWeights.values(count: count, compute: pack)
+            try packed.withUnsafeBufferPointer { try run($0.baseAddress!) }
+        } else {
+            let packed = try KernelScratch.floats(rows: 1, columns: max(1, count), purpose: "channels-last weights")
+            defer { KernelScratch.release(packed) }
+            pack(packed)
+            try run(packed)
+        }
+    }
+
+    private func depthwiseChannelsLast(_ x: UnsafePointer<Float>, packed: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                       _ b: UnsafePointer<Float>?, _ z: UnsafePointer<Float>?,
+                                       _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
+                                       geometry: SlidingWindowGeometry, context: ExecutionContext) throws {
+        let rowFloats = geometry.inputSize[1] * channels
+        let zeroRow = try KernelScratch.floats(rows: 1, columns: max(1, rowFloats), purpose: "depthwise zero row")
+        defer { KernelScratch.release(zeroRow) }
+        zeroRow.update(repeating: 0, count: max(1, rowFloats))
+        // A residual is added after the kernel, so the activation must wait for it.
+        let kernelActivation = z == nil ? activation : nil
+        let rows = batch * geometry.outputSize[0]
+        let outputRowFloats = geometry.outputSize[1] * channels
+        context.parallelFor(rows, minimumChunk: max(1, 8_192 / max(1, 9 * outputRowFloats))) { range in
+            DepthwiseChannelsLast.convolve3x3(x, packedWeights: packed, weights: w, bias: b, channels: channels,
+                                              geometry: geometry, activation: kernelActivation,
+                                              zeroRow: zeroRow, rows: range, output: y)
+            if let z {
+                let start = range.lowerBound * outputRowFloats, count = range.count * outputRowFloats
+                let block = y + start, residual = z + start
+                for index in 0..<count { block[index] += residual[index] }
+                self.activation?.apply(block, count: count)
+            }
+        }
+    }
+
     enum WinogradVariant { case f2x2, f4x4 }
 
     /// Which Winograd variant, if any, runs a 3x3 stride-1 convolution faster than im2col + sgemm.

@@ -2,15 +2,19 @@
 package struct GlobalMaxPool: Operator {
     package static let opType = "GlobalMaxPool"
 
+    /// Whether X is channels-last (see ``GlobalPooling``).
+    package let channelsLast: Bool
+
     package init(node: Node, opset: Int) throws {
         try node.expectArity(inputs: 1...1)
+        channelsLast = try GlobalPooling.channelsLast(node)
     }
 
     package func inferTypes(_ inputs: [InferenceInput], symbols: inout SymbolGenerator) throws -> [TensorType] {
-        try GlobalPooling.inferTypes(inputs, opType: Self.opType)
+        try GlobalPooling.inferTypes(inputs, opType: Self.opType, channelsLast: channelsLast)
     }
 
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        try GlobalPooling.run(inputs, kind: .maximum, opType: Self.opType, context: context)
+        try GlobalPooling.run(inputs, kind: .maximum, opType: Self.opType, channelsLast: channelsLast, context: context)
     }
 }
