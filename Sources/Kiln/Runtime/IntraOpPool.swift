@@ -18,9 +18,17 @@ import Synchronization
 /// A region is cut into pieces that the participants claim one at a time, the calling thread
 /// included. On a virtual machine a vCPU is regularly late (descheduled by the host, or still waking
 /// up): with one fixed piece per thread every region then waited for it, and 2-thread runs swung
-/// between fast and slow phases far more than ONNX Runtime's. Now whoever is running takes the next
+/// between fast and slow phases far more than ONNX Runtime's. So whoever is running takes the next
 /// piece, and the caller waits only for pieces already claimed, never for a worker that has not
 /// shown up; a worker that arrives after the last piece is taken does nothing.
+///
+/// Each participant first claims the pieces of its own home range (participant `p` of `P` owns the
+/// `p`-th contiguous `1/P` of the pieces), and only then takes pieces left in the others' ranges.
+/// Consecutive operators usually cut their work the same way (rows or positions in order), so
+/// while every thread is on time, each keeps working on the data it wrote itself, in its own
+/// L2. With one shared counter, pieces went to whoever came first and the data crossed between
+/// cores from one operator to the next: MobileNetV2 channels-last at 2 threads, sum of per-node
+/// minimums 5.81 ms with 12 shared pieces per thread against 5.24 with one fixed piece per thread.
 package final class IntraOpPool: @unchecked Sendable {
     // @unchecked: `job` is written only by the dispatching thread while it holds `dispatching`,
     // before it publishes the region in `claims` (release). A worker reads it only after claiming a
@@ -40,9 +48,12 @@ package final class IntraOpPool: @unchecked Sendable {
     /// Worker threads (the dispatching thread is the extra participant).
     package let workers: Int
     private let dispatching = Mutex<Bool>(false)
-    /// The current region, packed into one word so that a claim is a single compare-and-swap that
-    /// also checks the region is still the one the claimer woke up for.
+    /// The current region: generation, participants and pieces packed into one word.
     private let claims = Atomic<UInt64>(0)
+    /// Per participant, the next piece of its home range, tagged with the region's generation so
+    /// that a claim (one compare-and-swap) also checks the region is still the one the claimer
+    /// woke up for.
+    private let homes: [HomeRange]
     /// Pieces of the current region finished (by anyone).
     private let completed = Atomic<Int>(0)
     private let sleepers = NSCondition()
@@ -50,8 +61,14 @@ package final class IntraOpPool: @unchecked Sendable {
     /// Generation of the last region dispatched; written only while holding `dispatching`.
     private var lastGeneration: UInt64 = 0
 
-    /// Field layout of `claims`: generation (upper 32 bits), participants (10), pieces (11), next
-    /// piece to hand out (11, lowest, so a claim adds 1).
+    private final class HomeRange: Sendable {
+        /// Generation (upper 32 bits) and the next piece to hand out (lower 32, so a claim adds 1).
+        let next = Atomic<UInt64>(0)
+        /// Keeps two participants' counters off one cache line.
+        let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0)
+    }
+
+    /// Field layout of `claims`: generation (upper 32 bits), participants (10), pieces (11).
     private enum Region {
         static let fieldMask: UInt64 = (1 << 11) - 1
         static let participantMask: UInt64 = (1 << 10) - 1
@@ -61,11 +78,15 @@ package final class IntraOpPool: @unchecked Sendable {
         static func generation(_ word: UInt64) -> UInt64 { word >> 32 }
         static func participants(_ word: UInt64) -> Int { Int((word >> 22) & participantMask) }
         static func pieces(_ word: UInt64) -> Int { Int((word >> 11) & fieldMask) }
-        static func next(_ word: UInt64) -> Int { Int(word & fieldMask) }
+        /// The first piece of participant `participant`'s home range.
+        static func homeStart(_ participant: Int, participants: Int, pieces: Int) -> Int {
+            participant * pieces / participants
+        }
     }
 
     private init(workers: Int) {
         self.workers = workers
+        homes = (0...min(workers, Self.maximumParticipants)).map { _ in HomeRange() }
         for index in 0..<workers {
             let thread = Thread { self.workerLoop(index: index + 1) }
             thread.name = "kiln-intra-op-\(index + 1)"
@@ -93,12 +114,16 @@ package final class IntraOpPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { body in
             job = body
             completed.store(0, ordering: .relaxed)
+            for participant in 0..<participants {
+                let start = Region.homeStart(participant, participants: participants, pieces: pieces)
+                homes[participant].next.store((generation << 32) | UInt64(start), ordering: .relaxed)
+            }
             sleepers.lock()
             claims.store(Region.pack(generation: generation, participants: participants, pieces: pieces),
                          ordering: .releasing)
             sleepers.broadcast()
             sleepers.unlock()
-            while let piece = claim(generation: generation) {
+            while let piece = claim(participant: 0, generation: generation, participants: participants, pieces: pieces) {
                 body(0, piece)
                 completed.add(1, ordering: .releasing)
             }
@@ -109,14 +134,20 @@ package final class IntraOpPool: @unchecked Sendable {
         return true
     }
 
-    /// Takes the next piece of region `generation`, or nil when it has none left or is over.
-    private func claim(generation: UInt64) -> Int? {
-        var word = claims.load(ordering: .acquiring)
-        while Region.generation(word) == generation && Region.next(word) < Region.pieces(word) {
-            let (exchanged, original) = claims.compareExchange(
-                expected: word, desired: word + 1, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
-            if exchanged { return Region.next(word) }
-            word = original
+    /// Takes the next piece of region `generation` for `participant`: from its home range while that
+    /// lasts, then from the others' in turn; nil when none is left or the region is over.
+    private func claim(participant: Int, generation: UInt64, participants: Int, pieces: Int) -> Int? {
+        for offset in 0..<participants {
+            let owner = (participant + offset) % participants
+            let end = Region.homeStart(owner + 1, participants: participants, pieces: pieces)
+            let home = homes[owner]
+            var word = home.next.load(ordering: .acquiring)
+            while word >> 32 == generation && Int(word & 0xFFFF_FFFF) < end {
+                let (exchanged, original) = home.next.compareExchange(
+                    expected: word, desired: word + 1, successOrdering: .acquiringAndReleasing, failureOrdering: .acquiring)
+                if exchanged { return Int(word & 0xFFFF_FFFF) }
+                word = original
+            }
         }
         return nil
     }
@@ -140,8 +171,9 @@ package final class IntraOpPool: @unchecked Sendable {
                 word = claims.load(ordering: .acquiring)
             }
             seen = Region.generation(word)
-            guard index < Region.participants(word) else { continue }
-            while let piece = claim(generation: seen) {
+            let participants = Region.participants(word), pieces = Region.pieces(word)
+            guard index < participants else { continue }
+            while let piece = claim(participant: index, generation: seen, participants: participants, pieces: pieces) {
                 runPiece(participant: index, piece: piece)
                 completed.add(1, ordering: .releasing)
             }
