@@ -1,0 +1,213 @@
+import Kiln
+import KilnTestSupport
+import Testing
+
+/// Channels-last convolution (``DepthwiseChannelsLast``, ``ChannelsLastGEMM`` through `Conv` with
+/// `kiln_channels_last`) against the textbook NCHW reference, and ``ChannelsLastPass`` on graphs.
+@Suite struct ChannelsLastTests {
+    typealias T = NeuralNetworkTesting
+
+    /// `[N, C, H, W]` -> `[N, H, W, C]` (`toChannelsLast`) or back.
+    static func permuted(_ tensor: Tensor, toChannelsLast: Bool) throws -> Tensor {
+        let s = tensor.shape
+        let (n, c, h, w) = toChannelsLast ? (s[0], s[1], s[2], s[3]) : (s[0], s[3], s[1], s[2])
+        let values = try tensor.scalars(as: Float.self)
+        var result = [Float](repeating: 0, count: values.count)
+        for image in 0..<n {
+            for channel in 0..<c {
+                for y in 0..<h {
+                    for x in 0..<w {
+                        let first = ((image * c + channel) * h + y) * w + x
+                        let last = ((image * h + y) * w + x) * c + channel
+                        if toChannelsLast { result[last] = values[first] } else { result[first] = values[last] }
+                    }
+                }
+            }
+        }
+        return try Tensor(shape: toChannelsLast ? [n, h, w, c] : [n, c, h, w], scalars: result)
+    }
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        var batch = 1, channels = 4, outputChannels = 4, group = 1
+        var spatial = [7, 7], kernel = [3, 3], strides = [1, 1], dilations = [1, 1], pads = [1, 1, 1, 1]
+        var bias = true, residual = false
+        var activation: FusedActivation? = nil
+        var inputChannelsLast = true
+        var testDescription: String {
+            "N\(batch) C\(channels) M\(outputChannels) g\(group) \(spatial) k\(kernel) s\(strides) d\(dilations) p\(pads) bias \(bias) residual \(residual) \(activation.map { "\($0)" } ?? "none") \(inputChannelsLast ? "NHWC" : "NCHW") in"
+        }
+    }
+
+    /// Runs the channels-last Conv and compares it with the reference (plus bias, residual and
+    /// activation) permuted to channels-last.
+    static func check(_ test: Case, seed: UInt64, threads: Int) throws {
+        let x = T.random([test.batch, test.channels] + test.spatial, seed: seed)
+        let w = T.random([test.outputChannels, test.channels / test.group] + test.kernel, seed: seed + 1)
+        let b = T.random([test.outputChannels], seed: seed + 2)
+        var attributes: [String: Attribute] = [
+            "group": .int(test.group), "strides": .ints(test.strides), "dilations": .ints(test.dilations),
+            "pads": .ints(test.pads), "kiln_channels_last": .int(test.inputChannelsLast ? 1 : 2),
+        ]
+        if let activation = test.activation { attributes.merge(activation.attributes) { _, new in new } }
+        let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [], attributes: attributes)
+        let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(inputSize: test.spatial, kernel: test.kernel,
+                                                                              ceilMode: false)
+        let outputShape = [test.batch, test.outputChannels] + geometry.outputSize
+        let z = T.random(outputShape, seed: seed + 3)
+        var expected = T.reference(outputShape, [x, w, b, z]) { pointers, output in
+            ConvolutionKernels.reference(input: pointers[0], weights: pointers[1], bias: test.bias ? pointers[2] : nil,
+                                         output: output, batch: test.batch, inputChannels: test.channels,
+                                         outputChannels: test.outputChannels, groups: test.group, geometry: geometry)
+            for index in 0..<outputShape.reduce(1, *) {
+                let sum = output[index] + (test.residual ? pointers[3][index] : 0)
+                output[index] = test.activation?.reference(sum) ?? sum
+            }
+        }
+        expected = try permuted(expected, toChannelsLast: true)
+        if test.residual { attributes["kiln_residual"] = .int(1) }
+        let input = test.inputChannelsLast ? try permuted(x, toChannelsLast: true) : x
+        let inputs: [Tensor?] = [input, w, test.bias ? b : nil] + (test.residual ? [try permuted(z, toChannelsLast: true)] : [])
+        let y = try T.run(Conv.self, inputs, attributes: attributes, threads: threads)[0]
+        T.expectClose(y, expected, rtol: 1e-4, atol: 1e-4, "\(test) threads \(threads)")
+    }
+
+    // Depthwise: channels in and beside blocks of four, widths under, at and past the interior,
+    // both strides, asymmetric and wide padding.
+    @Test(arguments: [1, 3, 4, 5, 8, 13])
+    func depthwiseMatchesReference(channels: Int) throws {
+        let activations: [FusedActivation?] = [.clip(low: 0, high: 6), nil, .sigmoid, .leakyRelu(alpha: 0.1)]
+        var seed: UInt64 = 10
+        for width in [1, 2, 3, 5, 8, 17] {
+            for stride in [1, 2] {
+                for pads in [[1, 1, 1, 1], [0, 0, 0, 0], [0, 1, 2, 0], [2, 2, 2, 2], [1, 3, 0, 2]] {
+                    let height = width % 4 + 3
+                    guard pads[1] + pads[3] + width >= 3 else { continue }
+                    seed += 4
+                    let test = Case(batch: 2, channels: channels, outputChannels: channels, group: channels,
+                                    spatial: [height, width], strides: [stride, stride], pads: pads,
+                                    bias: seed % 3 != 0, residual: seed % 5 == 0,
+                                    activation: activations[Int(seed / 4) % activations.count])
+                    try Self.check(test, seed: seed, threads: Int(seed % 2) + 1)
+                }
+            }
+        }
+    }
+
+    /// Group-1 convolutions through each way ``ChannelsLastGEMM`` cuts the product: tiles within
+    /// OpenBLAS's unpacked limit, channel blocks at few positions, packed tiles, the lowering (NHWC
+    /// and NCHW input), with residual and activations.
+    static let groupOneCases: [Case] = [
+        Case(batch: 2, channels: 17, outputChannels: 9, spatial: [7, 9], kernel: [1, 1], pads: [0, 0, 0, 0]),
+        Case(channels: 16, outputChannels: 96, spatial: [40, 40], kernel: [1, 1], pads: [0, 0, 0, 0],
+             activation: .clip(low: 0, high: 6)),
+        Case(channels: 256, outputChannels: 272, spatial: [7, 7], kernel: [1, 1], pads: [0, 0, 0, 0], residual: true),
+        Case(batch: 2, channels: 256, outputChannels: 272, spatial: [9, 9], kernel: [1, 1], pads: [0, 0, 0, 0],
+             bias: false, residual: true, activation: .relu),
+        Case(channels: 3, outputChannels: 32, spatial: [33, 31], strides: [2, 2], activation: .clip(low: 0, high: 6)),
+        Case(batch: 2, channels: 3, outputChannels: 32, spatial: [33, 31], strides: [2, 2],
+             activation: .clip(low: 0, high: 6), inputChannelsLast: false),
+        Case(channels: 5, outputChannels: 7, spatial: [12, 13], kernel: [5, 5], dilations: [2, 2], pads: [3, 1, 0, 4],
+             residual: true, activation: .sigmoid),
+        Case(channels: 6, outputChannels: 20, spatial: [9, 9], kernel: [1, 1], strides: [2, 2], pads: [0, 0, 0, 0]),
+        Case(channels: 6, outputChannels: 20, spatial: [9, 9], kernel: [1, 1], pads: [0, 0, 0, 0], inputChannelsLast: false),
+    ]
+
+    @Test(arguments: groupOneCases)
+    func groupOneMatchesReference(test: Case) throws {
+        for threads in [1, 2] { try Self.check(test, seed: 40, threads: threads) }
+    }
+
+    @Test func channelsLastAttributeOutsideItsRangeIsATypedError() throws {
+        let node = Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["y"],
+                        attributes: ["kiln_channels_last": .int(3)])
+        #expect(throws: OperatorError.self) { try Conv(node: node, opset: Graph.defaultOpset) }
+        // A grouped (not depthwise) convolution has no channels-last kernel.
+        let x = T.random([1, 5, 5, 4], seed: 1), w = T.random([4, 2, 3, 3], seed: 2)
+        #expect(throws: OperatorError.self) {
+            try T.run(Conv.self, [x, w], attributes: ["group": .int(2), "kiln_channels_last": .int(1)])
+        }
+    }
+
+    // MARK: - The pass
+
+    /// Stem (group 1, 3x3 stride 2), `blocks` inverted-residual blocks (pointwise, depthwise,
+    /// pointwise, residual Add), global average pooling and a classifier, with the fusions applied.
+    static func mobileNetLike(blocks: Int = 2, extraOutput: Bool = false) throws -> Graph {
+        var builder = GraphBuilder()
+        var seed: UInt64 = 100
+        func constant(_ shape: [Int]) -> String {
+            seed += 1
+            return builder.constant(PassTesting.random(shape, seed: seed, in: -0.5...0.5))
+        }
+        let six = builder.constant(PassTesting.tensor([], [6])), zero = builder.constant(PassTesting.tensor([], [0]))
+        func conv(_ x: String, _ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1, group: Int = 1, relu6: Bool) -> String {
+            let pad = kernel / 2
+            let y = builder.node("Conv", [x, constant([cout, cin / group, kernel, kernel]), constant([cout])], attributes: [
+                "pads": .ints([pad, pad, pad, pad]), "strides": .ints([stride, stride]), "group": .int(group),
+            ])
+            return relu6 ? builder.node("Clip", [y, zero, six]) : y
+        }
+        let image = builder.input("image", .float32, [.symbolic("batch"), .fixed(3), .fixed(20), .fixed(18)])
+        var x = conv(image, 3, 8, kernel: 3, stride: 2, relu6: true)
+        for _ in 0..<blocks {
+            let expanded = conv(x, 8, 24, kernel: 1, relu6: true)
+            let filtered = conv(expanded, 24, 24, kernel: 3, group: 24, relu6: true)
+            x = builder.node("Add", [conv(filtered, 24, 8, kernel: 1, relu6: false), x])
+        }
+        if extraOutput { builder.output(builder.node("Relu", [x]), as: "features") }
+        let pooled = builder.node("Flatten", [builder.node("GlobalAveragePool", [x])])
+        builder.output(builder.node("Gemm", [pooled, constant([5, 8]), constant([5])], attributes: ["transB": .int(1)]),
+                       as: "logits")
+        var graph = try builder.build()
+        try PassPipeline([FuseResidualAddPass(), FuseActivationPass(), DeadNodeEliminationPass()]).run(&graph)
+        return graph
+    }
+
+    @Test func mobileNetChainRunsChannelsLastWithoutTransposes() throws {
+        let (graph, fired) = try PassTesting.apply(ChannelsLastPass(), to: try Self.mobileNetLike(), tolerance: 1e-4)
+        #expect(fired == 7)
+        #expect(PassTesting.count("Transpose", in: graph) == 0)
+        let layouts = graph.nodes.filter { $0.opType == "Conv" }.map { $0.attributes["kiln_channels_last"]?.description }
+        // The stem reads the NCHW image in place; the rest are channels-last end to end.
+        #expect(layouts.first == "\(ChannelsLastPass.outputOnly)")
+        #expect(layouts.dropFirst().allSatisfy { $0 == "1" })
+        let pooling = try #require(graph.nodes.first { $0.opType == "GlobalAveragePool" })
+        #expect(pooling.attributes["kiln_channels_last"]?.description == "1")
+    }
+
+    @Test func valuesReadOutsideTheChainAreTransposedBack() throws {
+        let (graph, _) = try PassTesting.apply(ChannelsLastPass(), to: try Self.mobileNetLike(extraOutput: true),
+                                               tolerance: 1e-4)
+        // The last block's output feeds the pooling (channels-last) and a Relu graph output (NCHW).
+        #expect(PassTesting.count("Transpose", in: graph) == 1)
+        let transpose = try #require(graph.nodes.first { $0.opType == "Transpose" })
+        #expect(transpose.attributes["perm"]?.description == Attribute.ints([0, 3, 1, 2]).description)
+    }
+
+    @Test func aLoneDepthwiseConvolutionStaysNCHW() throws {
+        let (graph, fired) = try PassTesting.apply(ChannelsLastPass(), to: try Self.mobileNetLike(blocks: 1))
+        #expect(fired == 0)
+        #expect(graph.nodes.allSatisfy { $0.attributes["kiln_channels_last"] == nil })
+    }
+
+    @Test func aChainStartingWithDepthwiseTransposesItsInput() throws {
+        var builder = GraphBuilder()
+        let x = builder.input("x", .float32, [1, 6, 9, 9].map { Dim.fixed($0) })
+        var value = x
+        for seed in 0..<2 {
+            value = builder.node("Conv", [value, builder.constant(PassTesting.random([6, 1, 3, 3], seed: UInt64(seed)))],
+                                 attributes: ["pads": .ints([1, 1, 1, 1]), "group": .int(6)])
+        }
+        builder.output(value, as: "y")
+        let (graph, fired) = try PassTesting.apply(ChannelsLastPass(), to: try builder.build())
+        #expect(fired == 2)
+        #expect(graph.nodes.filter { $0.opType == "Transpose" }.map { $0.attributes["perm"]?.description }
+            == [Attribute.ints([0, 2, 3, 1]).description, Attribute.ints([0, 3, 1, 2]).description])
+    }
+
+    @Test func thePipelineCanLeaveThePassOut() {
+        #expect(PassPipeline.default.names.contains("channels_last"))
+        #expect(!PassPipeline.default.skipping(["channels_last"]).names.contains("channels_last"))
+        #expect(PassPipeline.default.skipping(["channels_last"]).names.count == PassPipeline.default.names.count - 1)
+    }
+}
