@@ -110,6 +110,8 @@ import Testing
              residual: true, activation: .sigmoid),
         Case(channels: 6, outputChannels: 20, spatial: [9, 9], kernel: [1, 1], strides: [2, 2], pads: [0, 0, 0, 0]),
         Case(channels: 6, outputChannels: 20, spatial: [9, 9], kernel: [1, 1], pads: [0, 0, 0, 0], inputChannelsLast: false),
+        // One channel in and out with group 1 is not depthwise: a 5x5 kernel goes through the GEMM.
+        Case(channels: 1, outputChannels: 1, spatial: [8, 8], kernel: [5, 5], pads: [2, 2, 2, 2]),
     ]
 
     @Test(arguments: groupOneCases)

@@ -273,7 +273,7 @@ extension Conv {
                                      _ z: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, batch: Int,
                                      channels: Int, outputChannels: Int, geometry: SlidingWindowGeometry,
                                      context: ExecutionContext) throws {
-        let depthwise = groups == channels && outputChannels == channels
+        let depthwise = groups > 1 && groups == channels && outputChannels == channels
         guard geometry.rank == 2,
               groups == 1 || (depthwise && inputChannelsLast && DepthwiseChannelsLast.applies(geometry)) else {
             throw OperatorError("a channels-last Conv runs 2-D convolutions of group 1 or depthwise 3x3 ones (dilation 1, stride 1 or 2); this one has group \(groups), kernel \(geometry.kernel), strides \(geometry.strides), dilations \(geometry.dilations)")
