@@ -101,6 +101,8 @@ import Testing
         Case(channels: 16, outputChannels: 96, spatial: [40, 40], kernel: [1, 1], pads: [0, 0, 0, 0],
              activation: .clip(low: 0, high: 6)),
         Case(channels: 256, outputChannels: 272, spatial: [7, 7], kernel: [1, 1], pads: [0, 0, 0, 0], residual: true),
+        Case(channels: 1024, outputChannels: 88, spatial: [7, 7], kernel: [1, 1], pads: [0, 0, 0, 0],
+             activation: .clip(low: 0, high: 6)),
         Case(batch: 2, channels: 256, outputChannels: 272, spatial: [9, 9], kernel: [1, 1], pads: [0, 0, 0, 0],
              bias: false, residual: true, activation: .relu),
         Case(channels: 3, outputChannels: 32, spatial: [33, 31], strides: [2, 2], activation: .clip(low: 0, high: 6)),

@@ -13,8 +13,11 @@ import CBLAS
 /// packing either operand (``MatrixMultiplication/unpackedPath(transposeB:m:n:k:)``), and
 /// MobileNetV2's layers have small `K x M`. So the positions go in tiles of as many rows as keep
 /// a tile under that limit (at least 16), or, when even 16 rows do not fit but there are at most 64
-/// positions (7x7 layers), the output channels go in blocks of 16, each multiplying the stored W's
-/// contiguous rows transposed. Single-threaded OpenBLAS 0.3.21 on this project's machine,
+/// positions (7x7 layers), the output channels go in blocks under the limit (or, when those would
+/// be narrower than 48 channels, in blocks of 16 multiplying the stored W's contiguous rows
+/// transposed). In MobileNetV2 at 2 threads the 160 -> 960 layers at 7x7 ran 0.130 -> 0.103 ms in
+/// blocks of 112 rather than 16, the 320 -> 1280 one 0.302 -> 0.251 in blocks of 48, while the
+/// 960 -> 160 ones ran 0.093 -> 0.100 in blocks of 16 from the `[K, M]` matrix. Single-threaded OpenBLAS 0.3.21 on this project's machine,
 /// `[P x K] x [K x M]` against NCHW's one `[M x K] x [K x P]` call: 3136 x 144 x 24 0.200 against
 /// 0.249 ms, 12544 x 16 x 96 0.369 against 0.502, 12544 x 27 x 32 (MobileNetV2's stem, lowered)
 /// 0.198 against 0.266, 196 x 576 x 96 0.194 against 0.215; in channel blocks 49 x 960 x 160 0.134
@@ -72,17 +75,28 @@ package enum ChannelsLastGEMM {
                           threads: threads)
 
         if case .channelBlocks = split {
-            // Blocks of 16 output channels: sgemm's register blocking, and the rows of W each block
-            // reads are contiguous as W is stored.
-            let blocks = (outputChannels + 15) / 16
+            // Blocks as wide as the unpacked limit allows, from the `[K, M]` matrix; when that is
+            // under 48 channels (a long K), blocks of 16 from W as stored, whose rows are contiguous
+            // (strided rows of the `[K, M]` matrix then cost more than the extra calls).
+            let limitWidth = MatrixMultiplication.smallProductLimit / (positions * depth) / 16 * 16
+            let fromStored = limitWidth < 48
+            let width = fromStored ? 16 : limitWidth
+            let blocks = (outputChannels + width - 1) / width
             BLASThreads.singleThreaded(restoring: threads) {
                 context.parallelChunks(blocks) { _, blockRange in
                     for block in blockRange {
-                        let first = block * 16, end = min(outputChannels, first + 16)
-                        MatrixMultiplication.sgemm(transposeB: true, m: Int32(positions), n: Int32(end - first),
-                                                   k: Int32(depth), alpha: 1, a: x, lda: Int32(depth),
-                                                   b: storedWeights + first * depth, ldb: Int32(depth), beta: 0,
-                                                   c: y + first, ldc: Int32(outputChannels))
+                        let first = block * width, end = min(outputChannels, first + width)
+                        if fromStored {
+                            MatrixMultiplication.sgemm(transposeB: true, m: Int32(positions), n: Int32(end - first),
+                                                       k: Int32(depth), alpha: 1, a: x, lda: Int32(depth),
+                                                       b: storedWeights + first * depth, ldb: Int32(depth), beta: 0,
+                                                       c: y + first, ldc: Int32(outputChannels))
+                        } else {
+                            MatrixMultiplication.sgemm(transposeB: false, m: Int32(positions), n: Int32(end - first),
+                                                       k: Int32(depth), alpha: 1, a: x, lda: Int32(depth),
+                                                       b: weights + first, ldb: Int32(outputChannels), beta: 0,
+                                                       c: y + first, ldc: Int32(outputChannels))
+                        }
                         epilogue.apply(y, residualOffset: 0, rows: positions, columns: first..<end)
                     }
                 }
@@ -141,8 +155,7 @@ package enum ChannelsLastGEMM {
     enum Split: Equatable {
         /// Rows of output positions per tile.
         case positionTiles(Int)
-        /// Blocks of 16 output channels, every block over all positions (`x` read in place) and
-        /// multiplied by W as stored, transposed.
+        /// Blocks of output channels, every block over all positions (`x` read in place).
         case channelBlocks
 
         init(positions: Int, depth: Int, outputChannels: Int, inPlace: Bool, threads: Int) {
