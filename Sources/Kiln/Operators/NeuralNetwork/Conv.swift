@@ -129,7 +129,10 @@ package struct Conv: Operator {
 
     /// The output shape in this node's layout, from `[N, M, spatial...]`.
     private func physicalShape<Element>(_ shape: [Element]) -> [Element] {
-        channelsLast ? [shape[0]] + shape[2...] + [shape[1]] : shape
+        guard channelsLast else { return shape }
+        var moved = shape
+        moved.append(moved.remove(at: 1))
+        return moved
     }
 
     package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
@@ -280,7 +283,8 @@ extension Conv {
         }
         let count = depthwise ? DepthwiseChannelsLast.packedWeightFloats(channels: channels)
             : outputChannels * channels * geometry.kernelVolume
-        let pack: (UnsafeMutablePointer<Float>) -> Void = { packed in
+        // Local functions, not closure values: those cost a heap context per call.
+        func pack(_ packed: UnsafeMutablePointer<Float>) {
             if depthwise {
                 DepthwiseChannelsLast.packWeights(w, channels: channels, into: packed)
             } else {
@@ -289,7 +293,7 @@ extension Conv {
                                              into: packed)
             }
         }
-        let run: (UnsafePointer<Float>) throws -> Void = { packed in
+        func run(_ packed: UnsafePointer<Float>) throws {
             if depthwise {
                 try self.depthwiseChannelsLast(x, packed: packed, w, b, z, y, batch: batch, channels: channels,
                                                geometry: geometry, context: context)
