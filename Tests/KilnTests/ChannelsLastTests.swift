@@ -121,6 +121,19 @@ import Testing
         for threads in [1, 2] { try Self.check(test, seed: 40, threads: threads) }
     }
 
+    @Test func productsAreCutUnderTheUnpackedLimitWithWorkForEveryThread() {
+        typealias Split = ChannelsLastGEMM.Split
+        guard MatrixMultiplication.hasUnpackedSmallKernels else { return }
+        // 12544 x 16 x 96: 1536 multiply-adds per row, so 640-row tiles stay under 10^6.
+        #expect(Split(positions: 12_544, depth: 16, outputChannels: 96, inPlace: true, threads: 2) == .positionTiles(640))
+        // 784 positions with a tiny K x M: capped at one thread's share (392, rounded up to 400).
+        #expect(Split(positions: 784, depth: 16, outputChannels: 32, inPlace: true, threads: 2) == .positionTiles(400))
+        // 7x7 with a large K x M: output channel blocks.
+        #expect(Split(positions: 49, depth: 960, outputChannels: 160, inPlace: true, threads: 2) == .channelBlocks)
+        // Too many positions for channel blocks: packed, one tile per thread in place.
+        #expect(Split(positions: 196, depth: 960, outputChannels: 160, inPlace: true, threads: 2) == .positionTiles(98))
+    }
+
     @Test func channelsLastAttributeOutsideItsRangeIsATypedError() throws {
         let node = Node(name: "conv", opType: "Conv", inputs: ["x", "w"], outputs: ["y"],
                         attributes: ["kiln_channels_last": .int(3)])

@@ -15,15 +15,16 @@ import CBLAS
 /// a tile under that limit (at least 16), or, when even 16 rows do not fit but there are at most 64
 /// positions (7x7 layers), the output channels go in blocks under the limit (or, when those would
 /// be narrower than 48 channels, in blocks of 16 multiplying the stored W's contiguous rows
-/// transposed). In MobileNetV2 at 2 threads the 160 -> 960 layers at 7x7 ran 0.130 -> 0.103 ms in
-/// blocks of 112 rather than 16, the 320 -> 1280 one 0.302 -> 0.251 in blocks of 48, while the
-/// 960 -> 160 ones ran 0.093 -> 0.100 in blocks of 16 from the `[K, M]` matrix. Single-threaded OpenBLAS 0.3.21 on this project's machine,
-/// `[P x K] x [K x M]` against NCHW's one `[M x K] x [K x P]` call: 3136 x 144 x 24 0.200 against
-/// 0.249 ms, 12544 x 16 x 96 0.369 against 0.502, 12544 x 27 x 32 (MobileNetV2's stem, lowered)
-/// 0.198 against 0.266, 196 x 576 x 96 0.194 against 0.215; in channel blocks 49 x 960 x 160 0.134
-/// against 0.166, 49 x 320 x 1280 0.382 against 0.434. Whole products with W transposed ran no
-/// faster than NCHW; wider channel blocks of the `[K, M]` matrix were level alone but slower in the
-/// model, where their strided rows of W come from memory.
+/// transposed).
+///
+/// Measured with single-threaded OpenBLAS 0.3.21 on this project's machine, `[P x K] x [K x M]`
+/// tiled against NCHW's one `[M x K] x [K x P]` call: 3136 x 144 x 24 0.200 against 0.249 ms,
+/// 12544 x 16 x 96 0.369 against 0.502, 12544 x 27 x 32 (MobileNetV2's stem, lowered) 0.198
+/// against 0.266, 196 x 576 x 96 0.194 against 0.215; whole products with W transposed ran no
+/// faster than NCHW. In MobileNetV2 at 2 threads, the 160 -> 960 layers at 7x7 ran 0.130 -> 0.103
+/// ms in channel blocks of 112 rather than 16 and the 320 -> 1280 one 0.302 -> 0.251 in blocks of
+/// 48, while the 960 -> 160 ones ran 0.093 -> 0.100 in blocks of 16 from the `[K, M]` matrix (its
+/// strided rows come from memory) instead of W as stored.
 /// Threads claim tiles or blocks as they come free, and bias, residual and activation are applied
 /// to each while it is in cache.
 package enum ChannelsLastGEMM {
@@ -152,18 +153,20 @@ package enum ChannelsLastGEMM {
     }
 
     /// How a product of `positions x depth x outputChannels` is cut (see the type's notes).
-    enum Split: Equatable {
+    package enum Split: Equatable {
         /// Rows of output positions per tile.
         case positionTiles(Int)
         /// Blocks of output channels, every block over all positions (`x` read in place).
         case channelBlocks
 
-        init(positions: Int, depth: Int, outputChannels: Int, inPlace: Bool, threads: Int) {
+        package init(positions: Int, depth: Int, outputChannels: Int, inPlace: Bool, threads: Int) {
             let limit = MatrixMultiplication.smallProductLimit
             let unpacked = MatrixMultiplication.hasUnpackedSmallKernels
             let rowProduct = depth * outputChannels
+            let perThread = (positions + threads - 1) / threads
             if unpacked && rowProduct <= limit / 16 {
-                self = .positionTiles(limit / rowProduct / 16 * 16)
+                // No more rows than one thread's share, so every thread gets tiles.
+                self = .positionTiles(min(limit / rowProduct / 16 * 16, max(16, (perThread + 15) / 16 * 16)))
                 return
             }
             if unpacked && inPlace && positions <= 64 && positions * depth <= limit / 16 {
@@ -172,7 +175,6 @@ package enum ChannelsLastGEMM {
             }
             // Packed products: one tile per thread when reading in place (sgemm packs the rows
             // anyway), else tiles whose lowering fits in L2.
-            let perThread = (positions + threads - 1) / threads
             let fitting = inPlace ? perThread : max(16, tileFloats / max(1, depth) / 16 * 16)
             let tiles = threads * ((perThread + fitting - 1) / fitting)
             self = .positionTiles(max(1, (positions + tiles - 1) / tiles))

@@ -142,7 +142,7 @@ package enum MatrixMultiplication {
 
     /// Whether OpenBLAS runs small products through its unpacked kernels here: decided by the core
     /// it picked at run time; `KILN_BLAS_SMALL_BLOCKS=0` or `1` overrides it (for measuring).
-    static let hasUnpackedSmallKernels: Bool = {
+    package static let hasUnpackedSmallKernels: Bool = {
         if let text = getenv("KILN_BLAS_SMALL_BLOCKS") { return String(cString: text) != "0" }
         guard let name = openblas_get_corename() else { return false }
         return ["skylakex", "cooperlake", "sapphirerapids"].contains(String(cString: name).lowercased())
