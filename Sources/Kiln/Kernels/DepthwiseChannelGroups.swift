@@ -104,8 +104,8 @@ package enum DepthwiseChannelGroups {
                            into destination: UnsafeMutablePointer<SIMD4<Float>>) {
         let planes = (source, source + planeStride, source + 2 * planeStride, source + 3 * planeStride)
         inBlocksOfFour(count, block: { index in
-            let (a, b, c, d) = transpose(load(planes.0 + index), load(planes.1 + index),
-                                         load(planes.2 + index), load(planes.3 + index))
+            let (a, b, c, d) = transpose((planes.0 + index).loadVector4(), (planes.1 + index).loadVector4(),
+                                         (planes.2 + index).loadVector4(), (planes.3 + index).loadVector4())
             destination[index] = a
             destination[index + 1] = b
             destination[index + 2] = c
@@ -122,10 +122,10 @@ package enum DepthwiseChannelGroups {
         let planes = (destination, destination + planeStride, destination + 2 * planeStride, destination + 3 * planeStride)
         inBlocksOfFour(count, block: { index in
             let (a, b, c, d) = transpose(source[index], source[index + 1], source[index + 2], source[index + 3])
-            store(a, planes.0 + index)
-            store(b, planes.1 + index)
-            store(c, planes.2 + index)
-            store(d, planes.3 + index)
+            (planes.0 + index).storeVector4(a)
+            (planes.1 + index).storeVector4(b)
+            (planes.2 + index).storeVector4(c)
+            (planes.3 + index).storeVector4(d)
         }, single: { index in
             let value = source[index]
             planes.0[index] = value[0]
@@ -151,16 +151,6 @@ package enum DepthwiseChannelGroups {
             index += 4
         }
         block(count - 4)
-    }
-
-    @inline(__always)
-    private static func load(_ pointer: UnsafePointer<Float>) -> SIMD4<Float> {
-        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
-    }
-
-    @inline(__always)
-    private static func store(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD4<Float>.self)
     }
 
     /// The 4x4 transpose of rows `a`...`d` (unpack low/high pairs, then move halves).

@@ -72,7 +72,7 @@ package enum DepthwiseChannelsLast {
                 let channel = block * 4
                 let taps = UnsafeRawPointer(packedWeights + block * 36)
                 func tap(_ t: Int) -> SIMD4<Float> { taps.loadUnaligned(fromByteOffset: t * 16, as: SIMD4<Float>.self) }
-                let offset = bias.map { load($0 + channel) } ?? .zero
+                let offset = bias.map { ($0 + channel).loadVector4() } ?? .zero
                 let w0 = tap(0), w1 = tap(1), w2 = tap(2), w3 = tap(3), w4 = tap(4)
                 let w5 = tap(5), w6 = tap(6), w7 = tap(7), w8 = tap(8)
                 let firstColumn = interiorStart * stride - padLeft
@@ -82,12 +82,15 @@ package enum DepthwiseChannelsLast {
                 var destination = outputRowStart + interiorStart * pixel + channel
                 let step = stride * pixel
                 for _ in interiorStart..<interiorEnd {
-                    var total = offset + w0 * load(top) + w1 * load(top + pixel) + w2 * load(top + 2 * pixel)
-                    total += w3 * load(middle) + w4 * load(middle + pixel) + w5 * load(middle + 2 * pixel)
-                    total += w6 * load(bottom) + w7 * load(bottom + pixel) + w8 * load(bottom + 2 * pixel)
+                    var total = offset + w0 * top.loadVector4() + w1 * (top + pixel).loadVector4()
+                        + w2 * (top + 2 * pixel).loadVector4()
+                    total += w3 * middle.loadVector4() + w4 * (middle + pixel).loadVector4()
+                        + w5 * (middle + 2 * pixel).loadVector4()
+                    total += w6 * bottom.loadVector4() + w7 * (bottom + pixel).loadVector4()
+                        + w8 * (bottom + 2 * pixel).loadVector4()
                     total.replace(with: lowVector, where: total .< lowVector)
                     total.replace(with: highVector, where: total .> highVector)
-                    store(total, destination)
+                    destination.storeVector4(total)
                     top += step
                     middle += step
                     bottom += step
@@ -98,16 +101,16 @@ package enum DepthwiseChannelsLast {
             for column in 0..<outputWidth where column < interiorStart || column >= interiorEnd {
                 for block in 0..<blocks {
                     let channel = block * 4
-                    var total = bias.map { load($0 + channel) } ?? .zero
+                    var total = bias.map { ($0 + channel).loadVector4() } ?? .zero
                     forEachTap(column: column, stride: stride, padLeft: padLeft, inputWidth: inputWidth) { tapColumn, x in
                         for tapRow in 0..<3 {
-                            let weight = load(packedWeights + block * 36 + (tapRow * 3 + tapColumn) * 4)
-                            total += weight * load(row(tapRow) + x * pixel + channel)
+                            let weight = (packedWeights + block * 36 + (tapRow * 3 + tapColumn) * 4).loadVector4()
+                            total += weight * (row(tapRow) + x * pixel + channel).loadVector4()
                         }
                     }
                     total.replace(with: lowVector, where: total .< lowVector)
                     total.replace(with: highVector, where: total .> highVector)
-                    store(total, outputRowStart + column * pixel + channel)
+                    (outputRowStart + column * pixel + channel).storeVector4(total)
                 }
             }
             for channel in blocks * 4..<channels {
@@ -133,15 +136,5 @@ package enum DepthwiseChannelsLast {
             let x = column * stride - padLeft + tapColumn
             if x >= 0 && x < inputWidth { body(tapColumn, x) }
         }
-    }
-
-    @inline(__always)
-    private static func load(_ pointer: UnsafePointer<Float>) -> SIMD4<Float> {
-        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
-    }
-
-    @inline(__always)
-    private static func store(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD4<Float>.self)
     }
 }
