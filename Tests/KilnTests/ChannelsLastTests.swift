@@ -145,6 +145,20 @@ import Testing
         }
     }
 
+    @Test func globalPoolingReadsChannelsLastInput() throws {
+        let x = T.random([2, 5, 3, 7], seed: 9)
+        let channelsLast = try Self.permuted(x, toChannelsLast: true)
+        for (opType, kind) in [(GlobalAveragePool.opType, ReductionKind.mean), (GlobalMaxPool.opType, .maximum)] {
+            let expected = T.reference([2, 5, 1, 1], [x]) { pointers, output in
+                ReductionKernels.rows(pointers[0], output, rows: 0..<10, length: 21, kind: kind)
+            }
+            let y = opType == GlobalAveragePool.opType
+                ? try T.run(GlobalAveragePool.self, [channelsLast], attributes: ["kiln_channels_last": .int(1)])[0]
+                : try T.run(GlobalMaxPool.self, [channelsLast], attributes: ["kiln_channels_last": .int(1)])[0]
+            T.expectClose(y, expected, rtol: 1e-5, atol: 1e-6, opType)
+        }
+    }
+
     // MARK: - The pass
 
     /// Stem (group 1, 3x3 stride 2), `blocks` inverted-residual blocks (pointwise, depthwise,

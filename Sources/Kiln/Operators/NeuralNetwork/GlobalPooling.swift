@@ -43,7 +43,8 @@ package enum GlobalPooling {
                     }
                     return
                 }
-                // Each image is a [positions, channels] block reduced along its positions.
+                // Each image is a [positions, channels] block reduced along its positions. (The
+                // scratch is only read by logSumExp, which global pooling never asks for.)
                 for image in 0..<batch {
                     let block = x + image * planeSize * channels, result = y + image * channels
                     context.parallelFor(channels, minimumChunk: max(16, 32_768 / planeSize)) { range in
