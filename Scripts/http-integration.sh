@@ -65,7 +65,11 @@ status=$(curl -s -o /dev/null -w '%{http_code}' "http://$url/v2/models/no-such-m
 [[ "$status" == 404 ]] || { echo "http-integration: unknown model gave $status" >&2; exit 1; }
 status=$(curl -s -o /dev/null -w '%{http_code}' "http://$url/v2/models/mlp/infer" -d '{"inputs": [')
 [[ "$status" == 400 ]] || { echo "http-integration: malformed JSON gave $status" >&2; exit 1; }
-curl -sf "http://$url/metrics" | grep -q 'kiln_requests' || { echo "http-integration: /metrics lacks kiln_requests" >&2; exit 1; }
+# The scrape goes to a file first: `curl | grep -q` under pipefail fails whenever grep stops reading at
+# its first match while curl still has part of the page to write (curl then exits 23 on the closed pipe;
+# it happened once in CI, where the page arrived in two reads).
+curl -sf "http://$url/metrics" -o "$work/metrics.txt" || { echo "http-integration: GET /metrics failed" >&2; tail -20 "$work/server.log" >&2; exit 1; }
+grep -q 'kiln_requests' "$work/metrics.txt" || { echo "http-integration: /metrics lacks kiln_requests:" >&2; head -40 "$work/metrics.txt" >&2; exit 1; }
 echo "curl: 404 unknown model, 400 malformed JSON, /metrics exposes the serving metrics"
 
 echo "== tritonclient"
