@@ -58,6 +58,35 @@ import Testing
         try Self.checkKernel(Self.shapes[index], seed: UInt64(index) * 7 + 3, threads: 1, activation: .relu)
     }
 
+    /// Large enough for the threads to take bands of tile rows (each band through both transforms
+    /// and its products on one thread): even and uneven bands, several images, asymmetric padding.
+    static let bandShapes: [Shape] = [
+        Shape(channels: 8, outputChannels: 8, height: 48, width: 48),
+        Shape(batch: 2, channels: 5, outputChannels: 6, height: 37, width: 45, pads: [0, 2, 1, 1]),
+        Shape(channels: 3, outputChannels: 9, height: 70, width: 30, bias: false),
+    ]
+
+    @Test(arguments: bandShapes.indices)
+    func tileRowBandsMatchReference(index: Int) throws {
+        let shape = Self.bandShapes[index]
+        let geometry = try WinogradTests.geometry(shape)
+        let tileRows = (geometry.outputSize[0] + 3) / 4, tileColumns = (geometry.outputSize[1] + 3) / 4
+        #expect(WinogradF4Kernels.splitsByTileRows(tiles: shape.batch * tileRows * tileColumns, tileRows: tileRows,
+                                                   channels: shape.channels, outputChannels: shape.outputChannels,
+                                                   threads: 2))
+        try Self.checkKernel(shape, seed: UInt64(index) + 40, threads: 2, activation: .relu)
+        try Self.checkKernel(shape, seed: UInt64(index) + 50, threads: 3)
+    }
+
+    @Test func tileRowBandsOnlyWhereTheTransformsOutweighTheWeights() {
+        // ResNet's 56x56 layers (196 tiles, 64 channels) take bands; its 28x28 ones (49 tiles) and
+        // wide layers whose weights dwarf V and M do not; one thread never does.
+        #expect(WinogradF4Kernels.splitsByTileRows(tiles: 196, tileRows: 14, channels: 64, outputChannels: 64, threads: 2))
+        #expect(!WinogradF4Kernels.splitsByTileRows(tiles: 49, tileRows: 7, channels: 128, outputChannels: 128, threads: 2))
+        #expect(!WinogradF4Kernels.splitsByTileRows(tiles: 196, tileRows: 14, channels: 512, outputChannels: 512, threads: 2))
+        #expect(!WinogradF4Kernels.splitsByTileRows(tiles: 196, tileRows: 14, channels: 64, outputChannels: 64, threads: 1))
+    }
+
     @Test(arguments: [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33])
     func kernelMatchesReferenceAcrossWidths(width: Int) throws {
         try Self.checkKernel(Shape(channels: 9, outputChannels: 8, height: 6, width: width), seed: UInt64(width), threads: 2)

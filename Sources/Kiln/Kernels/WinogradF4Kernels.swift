@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Winograd F(4x4, 3x3) for the same convolutions as ``WinogradKernels`` (3x3, stride 1, dilation 1,
 /// ungrouped, 2-D): each 4x4 output tile comes from a 6x6 input tile with 36 multiplications per
@@ -53,12 +54,16 @@ package enum WinogradF4Kernels {
     /// Transforms the input tiles of `channelRange` to `V`, `[36, channels, tiles]`; positions outside
     /// the input read as 0. One tile row at a time: six zero-padded input rows, the column half of
     /// the transform across the whole width, then the row half tile by tile.
+    ///
+    /// With `tileRowRange`, only those tile rows of every image, and `V` holds just them:
+    /// `tiles = batch * tileRowRange.count * tileColumns`.
     package static func transformInput(_ input: UnsafePointer<Float>, batch: Int, channels: Int,
                                        geometry: SlidingWindowGeometry, channelRange: Range<Int>,
-                                       into v: UnsafeMutablePointer<Float>) {
+                                       tileRowRange: Range<Int>? = nil, into v: UnsafeMutablePointer<Float>) {
         let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
-        let tileRows = (geometry.outputSize[0] + 3) / 4, tileColumns = (geometry.outputSize[1] + 3) / 4
-        let tilesPerImage = tileRows * tileColumns
+        let tileColumns = (geometry.outputSize[1] + 3) / 4
+        let tileRows = tileRowRange ?? 0..<((geometry.outputSize[0] + 3) / 4)
+        let tilesPerImage = tileRows.count * tileColumns
         let tiles = batch * tilesPerImage
         let plane = channels * tiles
         let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
@@ -70,7 +75,7 @@ package enum WinogradF4Kernels {
                 for image in 0..<batch {
                     let source = input + (image * channels + channel) * inputHeight * inputWidth
                     let destination = v + channel * tiles + image * tilesPerImage
-                    for tileRow in 0..<tileRows {
+                    for tileRow in tileRows {
                         WinogradKernels.loadPaddedRows(source, firstRow: 4 * tileRow - padTop, count: 6,
                                                        inputHeight: inputHeight, inputWidth: inputWidth, padLeft: padLeft,
                                                        paddedWidth: paddedWidth, into: rows)
@@ -89,7 +94,7 @@ package enum WinogradF4Kernels {
                             t5[column] = 4 * a1 - 5 * a3 + d5[column]
                         }
                         // (Bᵀ d) B, tile by tile.
-                        let out = destination + tileRow * tileColumns
+                        let out = destination + (tileRow - tileRows.lowerBound) * tileColumns
                         for row in 0..<6 {
                             let e = transformed + row * paddedWidth
                             let o0 = out + (6 * row) * plane, o1 = o0 + plane, o2 = o1 + plane
@@ -113,13 +118,15 @@ package enum WinogradF4Kernels {
 
     /// Transforms the products `M`, `[36, outputChannels, tiles]`, of `outputChannelRange` back to
     /// output tiles, adds the bias, applies the activation and writes the part inside the output.
+    /// With `tileRowRange`, `M` holds only those tile rows, as ``transformInput`` wrote `V`.
     package static func transformOutput(_ m: UnsafePointer<Float>, bias: UnsafePointer<Float>?, batch: Int,
                                         outputChannels: Int, geometry: SlidingWindowGeometry,
-                                        outputChannelRange: Range<Int>, activation: FusedActivation?,
-                                        into output: UnsafeMutablePointer<Float>) {
+                                        outputChannelRange: Range<Int>, tileRowRange: Range<Int>? = nil,
+                                        activation: FusedActivation?, into output: UnsafeMutablePointer<Float>) {
         let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
-        let tileRows = (outputHeight + 3) / 4, tileColumns = (outputWidth + 3) / 4
-        let tilesPerImage = tileRows * tileColumns
+        let tileColumns = (outputWidth + 3) / 4
+        let tileRows = tileRowRange ?? 0..<((outputHeight + 3) / 4)
+        let tilesPerImage = tileRows.count * tileColumns
         let tiles = batch * tilesPerImage
         let plane = outputChannels * tiles
         let paddedWidth = 4 * tileColumns
@@ -132,8 +139,8 @@ package enum WinogradF4Kernels {
                 for image in 0..<batch {
                     let source = m + outputChannel * tiles + image * tilesPerImage
                     let destination = output + (image * outputChannels + outputChannel) * outputHeight * outputWidth
-                    for tileRow in 0..<tileRows {
-                        let p = source + tileRow * tileColumns
+                    for tileRow in tileRows {
+                        let p = source + (tileRow - tileRows.lowerBound) * tileColumns
                         // Aᵀ M: for each of the 6 columns, combine the 6 rows; contiguous across tiles.
                         for column in 0..<6 {
                             let m0 = p + column * plane, m1 = m0 + 6 * plane, m2 = m1 + 6 * plane
@@ -192,6 +199,32 @@ package enum WinogradF4Kernels {
         let m = try KernelScratch.floats(rows: 36 * outputChannels, columns: tiles, purpose: "Winograd product")
         defer { KernelScratch.release(m) }
 
+        let tileRows = (geometry.outputSize[0] + 3) / 4, tileColumns = (geometry.outputSize[1] + 3) / 4
+        if channels > 0 && splitsByTileRows(tiles: tiles, tileRows: tileRows, channels: channels,
+                                            outputChannels: outputChannels, threads: context.threads) {
+            // Each piece is a band of tile rows taken through all three steps by one thread, with
+            // its own contiguous part of V and M: the band's transforms, products and output never
+            // leave the core that computed them.
+            let tilesPerRow = batch * tileColumns
+            BLASThreads.singleThreaded(restoring: context.threads) {
+                context.parallelChunks(tileRows, minimumChunk: max(1, (minimumBandTiles + tilesPerRow - 1) / tilesPerRow)) { _, rows in
+                    let bandTiles = rows.count * tilesPerRow
+                    let vBand = v + 36 * channels * rows.lowerBound * tilesPerRow
+                    let mBand = m + 36 * outputChannels * rows.lowerBound * tilesPerRow
+                    transformInput(input, batch: batch, channels: channels, geometry: geometry, channelRange: 0..<channels,
+                                   tileRowRange: rows, into: vBand)
+                    for position in 0..<36 {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, Int32(bandTiles), k32, 1,
+                                    u + position * outputChannels * channels, k32, vBand + position * channels * bandTiles,
+                                    Int32(bandTiles), 0, mBand + position * outputChannels * bandTiles, Int32(bandTiles))
+                    }
+                    transformOutput(mBand, bias: bias, batch: batch, outputChannels: outputChannels, geometry: geometry,
+                                    outputChannelRange: 0..<outputChannels, tileRowRange: rows, activation: activation,
+                                    into: output)
+                }
+            }
+            return
+        }
         context.parallelFor(channels, minimumChunk: max(1, 2_048 / tiles)) { range in
             transformInput(input, batch: batch, channels: channels, geometry: geometry, channelRange: range, into: v)
         }
@@ -210,4 +243,27 @@ package enum WinogradF4Kernels {
                             outputChannelRange: range, activation: activation, into: output)
         }
     }
+
+    /// A band of tile rows holds at least this many tiles: narrower products lose sgemm's blocking.
+    package static let minimumBandTiles = 64
+
+    /// Whether the threads take bands of tile rows (each through input transform, products and
+    /// output transform) rather than splitting each step across all of them (channels, then the 36
+    /// products, then output channels). The step-wise split reads, at every step, what the other
+    /// thread wrote in the step before; when the two vCPUs do not share an L3 (a placement the host
+    /// switches to and from every few seconds, seen as a 300 ns cache-line round trip instead of
+    /// 60 ns) those reads crossed between caches and ResNet-18's 56x56 layers ran 0.65 -> 1.1 ms.
+    /// Bands read each of the 36 weight matrices on every thread, so they pay where V and M are
+    /// large against U: `tiles * (channels + outputChannels) >= 2 * channels * outputChannels`.
+    /// `KILN_WINOGRAD_BANDS=0` or `1` forces the choice (for measuring).
+    package static func splitsByTileRows(tiles: Int, tileRows: Int, channels: Int, outputChannels: Int, threads: Int) -> Bool {
+        guard threads > 1, tileRows >= 2, tiles >= 2 * minimumBandTiles else { return false }
+        switch bandMode {
+        case "0": return false
+        case "1": return true
+        default: return tiles * (channels + outputChannels) >= 2 * channels * outputChannels
+        }
+    }
+
+    private static let bandMode = ProcessInfo.processInfo.environment["KILN_WINOGRAD_BANDS"]
 }
