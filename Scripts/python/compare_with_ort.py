@@ -549,12 +549,19 @@ def gflops(gflop: float | None, median: float | None) -> str:
     return "—" if gflop is None or not median else f"{gflop / (median / 1e3):.1f}"
 
 
+def round_trips(rounds: list[dict]) -> str:
+    """The cache-line round trip `kiln bench` measured after each Kiln round: which vCPU placement
+    the row ran in (about 60-90 ns with a shared L3, about 300 ns without)."""
+    values = [r["core_round_trip_ns"] for r in rounds if isinstance(r.get("core_round_trip_ns"), (int, float))]
+    return "—" if not values else f"{float(np.median(values)):.0f} ({max(values):.0f})"
+
+
 def table(results: list[CaseResult]) -> str:
     lines = [
         "| model | thr | Kiln median / p90 ms | ORT median / p90 ms | Kiln/ORT | per-round Kiln/ORT: median (range) "
         "| GFLOP | GFLOP/s Kiln / ORT | load→first result Kiln ms | ORT session ms (+ first run) "
-        "| peak RSS MB Kiln / ORT |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| peak RSS MB Kiln / ORT | core round trip ns: median (max) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     def cell(text: str) -> str:
         return text.replace("|", "\\|")
@@ -574,7 +581,7 @@ def table(results: list[CaseResult]) -> str:
         gflop = "—" if r.gflop is None else f"{r.gflop:.3g}"
         lines.append(f"| {r.case.label} | {r.threads} | {kiln_latency} | {ort_latency} | {ratio} | {rounds} | {gflop} "
                      f"| {gflops(r.gflop, k.median_ms)} / {gflops(r.gflop, o.median_ms)} | {load} | {ort_load} "
-                     f"| {mb(k.peak_rss_kb)} / {mb(o.peak_rss_kb)} |")
+                     f"| {mb(k.peak_rss_kb)} / {mb(o.peak_rss_kb)} | {round_trips(k.rounds)} |")
     return "\n".join(lines)
 
 
@@ -693,6 +700,11 @@ def report_markdown(results: list[CaseResult], args, build_command: str, ort_ver
         "- Load: Kiln's `load_ms` + `first_run_ms` from `kiln bench` (file to first result; median over "
         "rounds, page cache warm) against ORT's `InferenceSession` creation (median of 3) with its first run "
         "in parentheses. The issue's load target compares Kiln's figure with ORT's session time.",
+        "- Core round trip: the time one cache line takes between two threads and back, measured by "
+        "`kiln bench` after each Kiln round. On this 2-vCPU machine the host moves the vCPUs every few "
+        "seconds between a placement that shares an L3 (60-90 ns) and one that does not (about 300 ns); "
+        "Kiln's 2-thread rounds run slower in the second (see the reading below), so a row whose max is "
+        "near 300 had rounds in it.",
         "- Peak RSS: Kiln = the `kiln bench` process (max over rounds, from `/usr/bin/time -f %M`); ORT = "
         "its worker process's VmHWM, which includes the Python interpreter, numpy and onnxruntime"
         + (f" (about {np.median(baselines) / 1024:.0f} MB before any session is created)" if baselines else "")

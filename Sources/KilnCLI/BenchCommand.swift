@@ -30,7 +30,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs.")
     var iterations: Int = 50
 
-    @Flag(help: "Print one JSON object: load_ms, median_ms, p90_ms, p99_ms, iterations, ...")
+    @Flag(help: "Print one JSON object: load_ms, median_ms, p90_ms, p99_ms, iterations, core_round_trip_ns, ...")
     var json = false
 
     struct Report: Encodable {
@@ -46,6 +46,8 @@ struct BenchCommand: ParsableCommand {
         /// Resident memory right after loading (before any run) and at the end.
         let memoryAfterLoad: ProcessMemory?
         let memoryAtEnd: ProcessMemory?
+        /// Cache-line round trip between two threads, measured after the runs (see `CoreRoundTrip`).
+        let coreRoundTripNanoseconds: Double?
 
         enum CodingKeys: String, CodingKey {
             case model, threads, iterations
@@ -57,6 +59,7 @@ struct BenchCommand: ParsableCommand {
             case minMilliseconds = "min_ms"
             case memoryAfterLoad = "memory_after_load"
             case memoryAtEnd = "memory_at_end"
+            case coreRoundTripNanoseconds = "core_round_trip_ns"
         }
     }
 
@@ -89,7 +92,7 @@ struct BenchCommand: ParsableCommand {
                 model: model, threads: threads, iterations: iterations, loadMilliseconds: loadMilliseconds,
                 firstRunMilliseconds: firstRun, medianMilliseconds: percentile(0.5), p90Milliseconds: percentile(0.9),
                 p99Milliseconds: percentile(0.99), minMilliseconds: samples[0], memoryAfterLoad: memoryAfterLoad,
-                memoryAtEnd: ProcessMemory.current())
+                memoryAtEnd: ProcessMemory.current(), coreRoundTripNanoseconds: CoreRoundTrip.measure())
             if json {
                 try printJSON(report)
             } else {
@@ -102,6 +105,9 @@ struct BenchCommand: ParsableCommand {
                 }
                 if let memory = report.memoryAtEnd {
                     print(String(format: "peak resident %.1f MiB", memory.peakResidentMiB))
+                }
+                if let roundTrip = report.coreRoundTripNanoseconds {
+                    print(String(format: "cache-line round trip between two threads: %.0f ns", roundTrip))
                 }
             }
         }
