@@ -65,6 +65,40 @@ import Testing
         }
     }
 
+    /// With several threads, ranges of different sizes never share arena space (so a range keeps
+    /// the write pattern of one kind of tensor), while equal sizes still do.
+    @Test(arguments: fixtures)
+    func multiThreadedPlansShareSpaceOnlyBetweenEqualSizes(_ name: String) throws {
+        let fixture = Fixture(name)
+        let session = try InferenceSession(model: fixture.model(), options: .init(threads: 2))
+        for (folder, _) in try fixture.cases() {
+            let inputs = try fixture.tensors(in: folder)
+            _ = try session.run(inputs)
+            let plan = try #require(session.memoryPlan(forInputShapes: Self.signature(session, inputs)))
+            let placements = plan.placements
+            for (index, first) in placements.enumerated() {
+                for second in placements[(index + 1)...] {
+                    let disjoint = first.offset + first.byteCount <= second.offset
+                        || second.offset + second.byteCount <= first.offset
+                    let liveTogether = first.firstStep <= second.lastStep && second.firstStep <= first.lastStep
+                    if liveTogether || first.byteCount != second.byteCount {
+                        #expect(disjoint, "\(name) \(folder): \(first) overlaps \(second)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func equalSizesStillShareSpaceWithSeveralThreads() throws {
+        // The CNN fixture's same-sized activations die and are born one after another.
+        let fixture = Fixture("cnn")
+        let session = try InferenceSession(model: fixture.model(), options: .init(threads: 2))
+        let inputs = try fixture.tensors(in: try #require(try fixture.cases().first).inputs)
+        _ = try session.run(inputs)
+        let plan = try #require(session.memoryPlan(forInputShapes: Self.signature(session, inputs)))
+        #expect(plan.arenaByteCount < plan.placements.reduce(0) { $0 + $1.byteCount })
+    }
+
     @Test(arguments: fixtures)
     func plannedRunsEqualUnplannedRunsAcrossSignatures(_ name: String) throws {
         let fixture = Fixture(name)

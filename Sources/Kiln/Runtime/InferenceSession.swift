@@ -52,6 +52,9 @@ public final class InferenceSession: Sendable {
     /// Arenas kept per plan for concurrent runs; more concurrent runs allocate (and free) their own.
     package static let arenaPoolCapacity = 4
     private static let arenaDisabled = ProcessInfo.processInfo.environment["KILN_ARENA"] == "0"
+    /// Multi-threaded plans share arena space only between same-sized tensors (see
+    /// `MemoryPlanner.plan`); `KILN_ARENA_BY_SIZE=0` turns that off (for measuring).
+    private static let arenaSharedBySize = ProcessInfo.processInfo.environment["KILN_ARENA_BY_SIZE"] != "0"
 
     /// Compiles `model` for execution.
     /// - Throws: ``GraphError`` when a node cannot be instantiated.
@@ -135,7 +138,8 @@ public final class InferenceSession: Sendable {
             if let recording = allocator.recording {
                 memoryPlans.insert(
                     MemoryPlanner.plan(recording, inPlace: steps.map(\.mayRunInPlace),
-                                       poolCapacity: InferenceSession.arenaPoolCapacity),
+                                       poolCapacity: InferenceSession.arenaPoolCapacity,
+                                       sharesOnlyEqualSizes: options.threads > 1 && InferenceSession.arenaSharedBySize),
                     for: signature)
                 // The recording run's intermediates came from the heap; hand what they freed back to
                 // the system before the arena takes its place, or peak memory counts both.
