@@ -114,6 +114,25 @@ import Testing
         }
     }
 
+    /// At 64 output positions or fewer the threads split the depth of the product: each lowers and
+    /// multiplies its own input channels into partial sums, then the sums are added per output
+    /// channel with bias and residual. Depths of several unpacked-kernel chunks (300 channels x 9
+    /// taps at 7x7), uneven parts (3 threads), groups, two images, and every epilogue.
+    @Test(arguments: [2, 3])
+    func splitsTheDepthAcrossThreadsAtFewPositions(threads: Int) throws {
+        let deep = Case(channels: 300, outputChannels: 40, spatial: [7, 7], kernel: [3, 3], pads: [1, 1, 1, 1])
+        let strided = Case(batch: 2, channels: 13, outputChannels: 21, spatial: [11, 12], kernel: [3, 3],
+                           strides: [2, 2], pads: [1, 0, 1, 1])
+        let grouped = Case(channels: 12, outputChannels: 9, group: 3, spatial: [5, 6], kernel: [3, 2], bias: false)
+        for (index, test) in [deep, strided, grouped].enumerated() {
+            #expect(try Self.geometry(test).outputVolume <= 64)
+            for (offset, activation) in [FusedActivation?.none, .relu, .sigmoid].enumerated() {
+                try Self.check(test, activation: activation, tileWidth: nil, threads: threads,
+                               seed: UInt64(3_000 + index * 10 + offset), residual: offset != 1)
+            }
+        }
+    }
+
     @Test(arguments: [1, 2, 7, 8, 9, 15, 16, 17, 31, 32, 33])
     func tileRestrictedIm2colMatchesWholePlaneIm2col(tile: Int) throws {
         for (index, test) in Self.cases.enumerated() where test.spatial.count == 2 {

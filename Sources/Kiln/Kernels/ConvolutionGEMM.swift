@@ -90,6 +90,12 @@ package enum ConvolutionGEMM {
         let columns = tileByPositions || pointwise ? nil
             : try KernelScratch.floats(rows: depth, columns: outputVolume, purpose: "im2col")
         defer { KernelScratch.release(columns) }
+        let splitDepth = columns != nil && threads > 1 && outputVolume <= 64 && tileWidth == nil
+            && splitsDepthAtFewPositions && MatrixMultiplication.hasUnpackedSmallKernels
+        let partials = splitDepth
+            ? try KernelScratch.floats(rows: threads * outputsPerGroup, columns: outputVolume, purpose: "partial sums")
+            : nil
+        defer { KernelScratch.release(partials) }
         // One tile buffer per thread, taken here on the calling thread so a planned run serves it
         // from its arena (allocations on pool threads would go to the heap on every run).
         let tileBufferFloats = depth * width
@@ -127,6 +133,10 @@ package enum ConvolutionGEMM {
                                               depth: depth, activation: activation)
                             }
                         }
+                    } else if let columns, let partials {
+                        convolveSplittingDepth(groupInput, groupWeights, groupBias, groupResidual, groupOutput,
+                                               columns: columns, partials: partials, outputs: outputsPerGroup,
+                                               depth: depth, geometry: geometry, activation: activation, context: context)
                     } else {
                         let right: UnsafePointer<Float>
                         if let columns {
@@ -158,6 +168,72 @@ package enum ConvolutionGEMM {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Whether convolutions with at most 64 output positions (7x7 stages) split the depth of the
+    /// product across threads rather than the output channels. Split by output channels, every
+    /// thread reads the whole lowered matrix, half of it lowered by the other thread. Split by depth,
+    /// each thread lowers its own input channels (the ones it wrote as the previous layer's output
+    /// channels) and multiplies them into partial sums; one pass adds the partials per output
+    /// channel. `KILN_CONV_SPLIT_DEPTH=0` turns it off (for measuring).
+    package static let splitsDepthAtFewPositions = getenv("KILN_CONV_SPLIT_DEPTH").map { String(cString: $0) != "0" } ?? true
+
+    /// `y = activation(w x + b + residual)` for `outputs x positions` outputs, the depth split into
+    /// one part per thread: part `p` lowers its rows of the im2col matrix and multiplies them by
+    /// the matching columns of `w` into `partials[p]`, in blocks OpenBLAS runs unpacked; then the
+    /// output channels are shared out and each sums the parts with bias and residual.
+    private static func convolveSplittingDepth(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                                               _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
+                                               _ y: UnsafeMutablePointer<Float>, columns: UnsafeMutablePointer<Float>,
+                                               partials: UnsafeMutablePointer<Float>, outputs: Int, depth: Int,
+                                               geometry: SlidingWindowGeometry, activation: FusedActivation?,
+                                               context: ExecutionContext) {
+        let positions = geometry.outputVolume, parts = context.threads
+        let limit = MatrixMultiplication.smallProductLimit
+        context.parallelChunks(parts) { _, partRange in
+            for part in partRange {
+                let depthRange = (depth * part / parts)..<(depth * (part + 1) / parts)
+                let partial = partials + part * outputs * positions
+                guard !depthRange.isEmpty else {
+                    partial.update(repeating: 0, count: outputs * positions)
+                    continue
+                }
+                ConvolutionKernels.im2col(x, geometry: geometry, rows: depthRange, into: columns)
+                // Blocks of rows x chunk x positions within OpenBLAS's unpacked-kernel limit.
+                let chunk = max(1, min(depthRange.count, limit / (16 * positions)))
+                let rowBlock = max(16, (limit / (positions * chunk)) / 16 * 16)
+                var start = depthRange.lowerBound
+                while start < depthRange.upperBound {
+                    let count = min(chunk, depthRange.upperBound - start)
+                    var row = 0
+                    while row < outputs {
+                        let rows = min(rowBlock, outputs - row)
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(positions), Int32(count),
+                                    1, w + row * depth + start, Int32(depth), columns + start * positions, Int32(positions),
+                                    start == depthRange.lowerBound ? 0 : 1, partial + row * positions, Int32(positions))
+                        row += rows
+                    }
+                    start += count
+                }
+            }
+        }
+        let (low, high) = activation?.clampBounds ?? (-.infinity, .infinity)
+        let remaining = activation?.unlessClamp
+        let partStride = outputs * positions
+        context.parallelFor(outputs, minimumChunk: max(1, 4_096 / max(1, positions))) { rows in
+            for row in rows {
+                let offset = bias?[row] ?? 0
+                let destination = y + row * positions
+                let first = partials + row * positions
+                for column in 0..<positions {
+                    var sum = first[column] + offset
+                    for part in 1..<parts { sum += first[part * partStride + column] }
+                    if let residual { sum += residual[row * positions + column] }
+                    destination[column] = FusedActivation.clamp(sum, low: low, high: high)
+                }
+                remaining?.apply(destination, count: positions)
             }
         }
     }
