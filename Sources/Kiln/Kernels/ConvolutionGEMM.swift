@@ -11,10 +11,13 @@ import Foundation
 /// MobileNetV2). With one pool nothing spins between operators.
 ///
 /// How the work splits, per image and group:
-/// - many output channels (``minimumChannelsPerThread`` per thread) or few output positions (7x7 at
-///   the end of a ResNet): im2col once (rows split across threads), then the output channels split
-///   across threads (at 64 positions or fewer, into blocks small enough for OpenBLAS's unpacked
-///   kernel, which reads the weights in place);
+/// - 64 output positions or fewer (7x7 at the end of a ResNet), several threads: the depth splits
+///   across threads (``splitsDepthAtFewPositions``), each lowering its own input channels and
+///   multiplying them into partial sums in blocks small enough for OpenBLAS's unpacked kernel,
+///   which reads the weights in place; one pass then adds the partial sums per output channel;
+/// - many output channels (``minimumChannelsPerThread`` per thread), or few positions on one
+///   thread: im2col once (rows split across threads), then the output channels split across
+///   threads (at 64 positions or fewer, into blocks small enough for the unpacked kernel);
 /// - otherwise (`positions >= threads * minimumTileWidth`): equal tiles of output positions, each
 ///   thread lowering only its tile to a private column buffer sized to stay in L2 (`K x tile`), then
 ///   multiplying it and adding bias, residual and the activation while the tile is in cache.
