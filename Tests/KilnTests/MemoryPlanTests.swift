@@ -43,23 +43,34 @@ import Testing
         }
     }
 
-    @Test(arguments: fixtures)
-    func blocksLiveAtTheSameTimeNeverOverlap(_ name: String) throws {
+    /// The plan each input case of fixture `name` records on a fresh session of `threads` threads.
+    private static func recordedPlans(_ name: String, threads: Int) throws -> [(folder: String, plan: MemoryPlan)] {
         let fixture = Fixture(name)
-        let session = try InferenceSession(model: fixture.model(), options: .init(threads: 1))
-        for (folder, _) in try fixture.cases() {
+        let session = try InferenceSession(model: fixture.model(), options: .init(threads: threads))
+        return try fixture.cases().map { folder, _ in
             let inputs = try fixture.tensors(in: folder)
             _ = try session.run(inputs)
-            let plan = try #require(session.memoryPlan(forInputShapes: Self.signature(session, inputs)))
+            return (folder, try #require(session.memoryPlan(forInputShapes: signature(session, inputs))))
+        }
+    }
+
+    private static func disjoint(_ first: MemoryPlan.Placement, _ second: MemoryPlan.Placement) -> Bool {
+        first.offset + first.byteCount <= second.offset || second.offset + second.byteCount <= first.offset
+    }
+
+    private static func liveTogether(_ first: MemoryPlan.Placement, _ second: MemoryPlan.Placement) -> Bool {
+        first.firstStep <= second.lastStep && second.firstStep <= first.lastStep
+    }
+
+    @Test(arguments: fixtures)
+    func blocksLiveAtTheSameTimeNeverOverlap(_ name: String) throws {
+        for (folder, plan) in try Self.recordedPlans(name, threads: 1) {
             let placements = plan.placements
             #expect(!placements.isEmpty)
             for (index, first) in placements.enumerated() {
                 #expect(first.offset % 64 == 0 && first.offset + first.byteCount <= plan.arenaByteCount)
-                for second in placements[(index + 1)...]
-                where first.firstStep <= second.lastStep && second.firstStep <= first.lastStep {
-                    let disjoint = first.offset + first.byteCount <= second.offset
-                        || second.offset + second.byteCount <= first.offset
-                    #expect(disjoint, "\(name) \(folder): \(first) overlaps \(second)")
+                for second in placements[(index + 1)...] where Self.liveTogether(first, second) {
+                    #expect(Self.disjoint(first, second), "\(name) \(folder): \(first) overlaps \(second)")
                 }
             }
         }
@@ -69,21 +80,12 @@ import Testing
     /// the write pattern of one kind of tensor), while equal sizes still do.
     @Test(arguments: fixtures)
     func multiThreadedPlansShareSpaceOnlyBetweenEqualSizes(_ name: String) throws {
-        let fixture = Fixture(name)
-        let session = try InferenceSession(model: fixture.model(), options: .init(threads: 2))
-        for (folder, _) in try fixture.cases() {
-            let inputs = try fixture.tensors(in: folder)
-            _ = try session.run(inputs)
-            let plan = try #require(session.memoryPlan(forInputShapes: Self.signature(session, inputs)))
+        for (folder, plan) in try Self.recordedPlans(name, threads: 2) {
             let placements = plan.placements
             for (index, first) in placements.enumerated() {
-                for second in placements[(index + 1)...] {
-                    let disjoint = first.offset + first.byteCount <= second.offset
-                        || second.offset + second.byteCount <= first.offset
-                    let liveTogether = first.firstStep <= second.lastStep && second.firstStep <= first.lastStep
-                    if liveTogether || first.byteCount != second.byteCount {
-                        #expect(disjoint, "\(name) \(folder): \(first) overlaps \(second)")
-                    }
+                for second in placements[(index + 1)...]
+                where Self.liveTogether(first, second) || first.byteCount != second.byteCount {
+                    #expect(Self.disjoint(first, second), "\(name) \(folder): \(first) overlaps \(second)")
                 }
             }
         }
@@ -91,11 +93,7 @@ import Testing
 
     @Test func equalSizesStillShareSpaceWithSeveralThreads() throws {
         // The CNN fixture's same-sized activations die and are born one after another.
-        let fixture = Fixture("cnn")
-        let session = try InferenceSession(model: fixture.model(), options: .init(threads: 2))
-        let inputs = try fixture.tensors(in: try #require(try fixture.cases().first).inputs)
-        _ = try session.run(inputs)
-        let plan = try #require(session.memoryPlan(forInputShapes: Self.signature(session, inputs)))
+        let plan = try #require(try Self.recordedPlans("cnn", threads: 2).first).plan
         #expect(plan.arenaByteCount < plan.placements.reduce(0) { $0 + $1.byteCount })
     }
 
