@@ -37,9 +37,16 @@ package enum FastMath {
         // in range. The comparisons are false for NaN, which flows through to the result.
         let lowerBound: Float = -104, upperBound: Float = 89
         let clamped = x < lowerBound ? lowerBound : (x > upperBound ? upperBound : x)
-        let shifted = clamped * log2e + roundingShifter
+        return expWithinRange(high: clamped, low: low)
+    }
+
+    /// ``exp(high:low:)`` for callers whose `high` is already within [-104, 89] (or NaN), without
+    /// the clamp: Gelu bounds its argument once instead (see ``gelu(_:)``).
+    @inline(__always)
+    static func expWithinRange(high x: Float, low: Float) -> Float {
+        let shifted = x * log2e + roundingShifter
         let n = shifted - roundingShifter
-        let r = (clamped - n * ln2High) - (n * ln2Low - low)
+        let r = (x - n * ln2High) - (n * ln2Low - low)
         let p = 1 + (r + r * r * expPolynomial(r))
         // 2^n in two factors, each a normal float, so subnormal and overflowing results round once.
         let k = Int32(bitPattern: shifted.bitPattern) &- Int32(bitPattern: roundingShifter.bitPattern)
@@ -185,17 +192,25 @@ package enum FastMath {
     /// polynomial near 0 is evaluated and selected per element (about 20% faster than the two-branch
     /// form at the SSE2 baseline). For x < 0 the factor is that erfc itself, so it keeps relative
     /// accuracy where it is small; for x >= 0 it is 2 - erfc(v), at least 1.
+    ///
+    /// |x| is clamped to 14.4 first. Past it, x/2 erfc(|v|) is below half the smallest subnormal
+    /// (the result is 0 for x < 0) and 2 - erfc(|v|) is 2 (x for x > 0), so nothing changes; but
+    /// -v^2 then stays above -104, inside exp's range without its clamp, and inf never reaches the
+    /// split square (whose inf - inf is NaN). The factor then comes from the sign bit of x with
+    /// integer operations instead of two selects. At the SSE2 baseline that took Gelu over
+    /// 196,608 floats from 0.52 to 0.42 ms, with identical results over the accuracy sweep.
     @inline(__always)
     package static func gelu(_ x: Float) -> Float {
-        let v = x * 0.70710678118654752
-        let magnitude = v.magnitude
-        let t = 1 / (1 + 0.5 * magnitude)
+        // `<` is false for NaN, which becomes 14.4 here and comes back through the final `x *`.
+        let magnitude = x.magnitude < 14.4 ? x.magnitude : 14.4
+        let t = 1 / (1 + 0.5 * (magnitude * 0.70710678118654752))
         // v^2 = x^2 / 2 exactly, not the square of the rounded v: e^(-v^2) needs it to full precision.
-        let square = splitSquare(x)
-        let value = exp(high: -0.5 * square.high, low: -0.5 * square.low) * erfcxPolynomial(t)
-        // Past |v| = 10.5 erfc is below the smallest subnormal (also covers inf, whose split square is NaN).
-        let tail = magnitude > 10.5 ? 0 : value
-        let onePlusErf = v < 0 ? tail : 2 - tail
+        let square = splitSquare(magnitude)
+        let tail = expWithinRange(high: -0.5 * square.high, low: -0.5 * square.low) * erfcxPolynomial(t)
+        // 1 + erf(v) is the tail for x < 0 and 2 - tail otherwise: with the sign bit of x clear,
+        // `positive` turns 0 into 2.0's bit pattern and flips the tail's sign.
+        let positive = ~x.bitPattern & 0x8000_0000
+        let onePlusErf = Float(bitPattern: positive >> 1) + Float(bitPattern: tail.bitPattern ^ positive)
         return 0.5 * x * onePlusErf
     }
 
