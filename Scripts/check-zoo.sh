@@ -4,13 +4,17 @@
 # (inputs<suffix>/ -> expected<suffix>/) with `kiln run`, and compares every output with ONNX
 # Runtime's (or sentence-transformers') at the manifest's rtol/atol. Exits non-zero on any mismatch.
 # Usage: Scripts/check-zoo.sh [DIR...]   (default: Zoo/*/ Fixtures/zoo-*/)
+# KILN_SWIFT_BUILD_FLAGS checks another build, e.g. '-Xswiftc -target-cpu -Xswiftc native' (built in
+# .build-flags/ so the plain build in .build/ stays as it is).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="$(bash Scripts/python-env.sh)"
 bash Scripts/setup.sh
-swift build -c release --product kiln >&2 || exit 1
-KILN=.build/release/kiln
+read -r -a build_flags <<< "${KILN_SWIFT_BUILD_FLAGS:-}"
+scratch=(); [ "${#build_flags[@]}" -gt 0 ] && scratch=(--scratch-path .build-flags)
+swift build -c release --product kiln "${scratch[@]}" "${build_flags[@]}" >&2 || exit 1
+KILN="$(swift build -c release "${scratch[@]}" "${build_flags[@]}" --show-bin-path)/kiln"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 

@@ -256,6 +256,10 @@ def failure_text(result: ChildResult, what: str) -> str:
 
 
 def build_kiln(extra_flags: list[str]) -> tuple[Path | None, str, str]:
+    # A build with other flags goes to its own scratch directory (as in Scripts/check-zoo.sh), so it
+    # neither rebuilds nor replaces the plain build in .build/.
+    if extra_flags:
+        extra_flags = ["--scratch-path", ".build-flags", *extra_flags]
     command = ["swift", "build", "-c", "release", "--product", "kiln", *extra_flags]
     print(f"$ {shlex.join(command)}", file=sys.stderr, flush=True)
     built = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
