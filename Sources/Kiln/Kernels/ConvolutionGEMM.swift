@@ -230,6 +230,9 @@ package enum ConvolutionGEMM {
                 let offset = bias?[row] ?? 0
                 let destination = y + row * positions
                 let first = partials + row * positions
+                // One pass that reads each residual element before writing the output element
+                // there: the residual may be the output buffer itself (see `multiplyBlock`), so
+                // writing the sums first and finishing them in a second pass would lose it.
                 for column in 0..<positions {
                     var sum = first[column] + offset
                     for part in 1..<parts { sum += first[part * partStride + column] }
