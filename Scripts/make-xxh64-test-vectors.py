@@ -21,7 +21,8 @@ for count in [0, 1, 3, 4, 7, 8, 9, 31, 32, 33, 63, 64, 100, 1000]:
 
 # The .kiln section checksum: XXH64 of the little-endian XXH64s of 1 MiB chunks.
 chunk = 1 << 20
-for count in [0, 5, chunk, chunk * 2 + chunk // 2 + 3]:
+# 5 MiB + 7 bytes: two workers each hash pairs of whole chunks, and one a short last chunk.
+for count in [0, 5, chunk, chunk * 2 + chunk // 2 + 3, chunk * 5 + 7]:
     data = pattern(count)
     hashes = b"".join(xxhash.xxh64_intdigest(data[i:i + chunk], 0).to_bytes(8, "little")
                       for i in range(0, count, chunk))

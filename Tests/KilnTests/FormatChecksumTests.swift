@@ -50,6 +50,19 @@ import Testing
         }
     }
 
+    /// The interleaved two-buffer loop gives each buffer's own XXH64, at every tail length.
+    @Test func hashPairMatchesSingleHashes() {
+        let bytes = Self.pattern(2000)
+        for count in [0, 1, 8, 31, 32, 33, 100, 999] {
+            bytes.withUnsafeBytes { buffer in
+                let first = buffer.baseAddress!, second = buffer.baseAddress! + 1000
+                let (firstHash, secondHash) = XXH64.hashPair(first, second, count: count)
+                #expect(firstHash == XXH64.hash(first, count: count))
+                #expect(secondHash == XXH64.hash(second, count: count))
+            }
+        }
+    }
+
     /// The section checksum (hash of per-MiB chunk hashes), including a partial last chunk and the
     /// multi-chunk parallel path.
     @Test(arguments: [
@@ -57,6 +70,7 @@ import Testing
         (5, 0xDF9BB0243FF5F65B),
         (1_048_576, 0xF75253F6175E9A78),
         (2_621_443, 0x4B96F6AB70C4EB85),
+        (5_242_887, 0x73C7A4D3D06472C4),
     ] as [(Int, UInt64)])
     func chunkedHashMatchesReference(count: Int, expected: UInt64) {
         let bytes = Self.pattern(count)
