@@ -557,7 +557,7 @@ def gflops(gflop: float | None, median: float | None) -> str:
 
 def round_trips(rounds: list[dict]) -> str:
     """The cache-line round trip `kiln bench` measured after each Kiln round: which vCPU placement
-    the row ran in (about 60-90 ns with a shared L3, about 300 ns without)."""
+    the row ran in (about 60-130 ns with a shared L3, 300-430 ns without)."""
     values = [r["core_round_trip_ns"] for r in rounds if isinstance(r.get("core_round_trip_ns"), (int, float))]
     return "—" if not values else f"{float(np.median(values)):.0f} ({max(values):.0f})"
 
@@ -720,10 +720,10 @@ def report_markdown(results: list[CaseResult], args, build_command: str, ort_ver
         "the end) with its first run in parentheses. \"load Kiln/ORT\" divides the two load medians; the "
         "issue's load target is 0.1.",
         "- Core round trip: the time one cache line takes between two threads and back, measured by "
-        "`kiln bench` after each Kiln round. On this 2-vCPU machine the host moves the vCPUs every few "
-        "seconds between a placement that shares an L3 (60-90 ns) and one that does not (about 300 ns); "
-        "Kiln's 2-thread rounds run slower in the second (see the reading below), so a row whose max is "
-        "near 300 had rounds in it.",
+        "`kiln bench` after each Kiln round. On these 2-vCPU machines the host moves the vCPUs every few "
+        "seconds or minutes between a placement that shares an L3 (60-130 ns) and one that does not "
+        "(300-430 ns); Kiln's 2-thread rounds run slower in the second (see the reading below), so a row "
+        "whose max is near 300 or above had rounds in it.",
         "- Peak RSS: Kiln = the `kiln bench` process (max over rounds, from `/usr/bin/time -f %M`); ORT = "
         "its worker process's VmHWM, which includes the Python interpreter, numpy and onnxruntime"
         + (f" (about {np.median(baselines) / 1024:.0f} MB before any session is created)" if baselines else "")
