@@ -109,3 +109,24 @@ import Testing
         #expect(MatrixMultiplication.unpackedRowBlock(m: 64, n: 49, k: 100) == nil)
     }
 }
+
+/// OpenBLAS's thread count is process-wide: sessions keep it at 1, whatever their own count, so a
+/// 1-thread session never runs its products on OpenBLAS's extra threads because a 2-thread session
+/// was created after it.
+@Suite(.serialized) struct BLASThreadCountTests {
+    @Test func sessionsKeepOpenBLASSingleThreaded() throws {
+        var builder = GraphBuilder(name: "product")
+        let x = builder.input("x", .float32, [64, 256])
+        builder.output(builder.node("MatMul", [x, builder.constant(try Tensor(shape: [256, 512], scalars: [Float](repeating: 0.5, count: 256 * 512)))]), as: "y")
+        let model = try Model(graph: try builder.build())
+        let input = try Tensor(shape: [64, 256], scalars: [Float](repeating: 1, count: 64 * 256))
+        for threads in [1, 2, 1] {
+            let session = try InferenceSession(model: model, options: .init(threads: threads))
+            #expect(BLASLibrary.threads == 1, "after creating a \(threads)-thread session")
+            let output = try session.run(["x": input])["y"]
+            #expect(output?.shape == [64, 512])
+            #expect(try output?.scalars(as: Float.self).allSatisfy { $0 == 128 } == true)
+            #expect(BLASLibrary.threads == 1, "after a run at \(threads) threads")
+        }
+    }
+}

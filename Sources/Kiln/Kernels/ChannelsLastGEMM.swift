@@ -83,7 +83,7 @@ package enum ChannelsLastGEMM {
             let fromStored = limitWidth < 48
             let width = fromStored ? 16 : limitWidth
             let blocks = (outputChannels + width - 1) / width
-            BLASThreads.singleThreaded(restoring: threads) {
+            BLASThreads.singleThreaded {
                 context.parallelChunks(blocks) { _, blockRange in
                     for block in blockRange {
                         let first = block * width, end = min(outputChannels, first + width)
@@ -114,7 +114,7 @@ package enum ChannelsLastGEMM {
         let buffers = inPlace ? nil
             : try KernelScratch.floats(rows: threads, columns: max(1, depth * tileRows), purpose: "channels-last im2col tiles")
         defer { KernelScratch.release(buffers) }
-        BLASThreads.singleThreaded(restoring: threads) {
+        BLASThreads.singleThreaded {
             context.parallelChunks(tileCount) { participant, tileRange in
                 for tile in tileRange {
                     if !inputChannelsLast, let buffers {

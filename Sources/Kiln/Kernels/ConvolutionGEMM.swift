@@ -107,7 +107,7 @@ package enum ConvolutionGEMM {
             : nil
         defer { KernelScratch.release(tileBuffers) }
 
-        try BLASThreads.singleThreaded(restoring: threads) {
+        try BLASThreads.singleThreaded {
             for image in 0..<batch {
                 for group in 0..<groups {
                     let groupInput = x + (image * channels + group * channelsPerGroup) * inputVolume
@@ -322,14 +322,16 @@ extension KernelScratch {
     }
 }
 
-/// OpenBLAS's thread count is process-wide. Kernels that split work across Kiln's pool run OpenBLAS
-/// single-threaded inside the split and give the session's count back afterwards, so operators that
-/// leave the parallelism to OpenBLAS (MatMul, Gemm) keep it.
+/// OpenBLAS's thread count is process-wide, and Kiln keeps it at 1: every session sets it so (see
+/// `InferenceSession.configureBLAS`), and the kernels split work across Kiln's own pool. Kernels that
+/// call OpenBLAS from several pool threads at once still make sure of it here, in case the host
+/// program raised the count: OpenBLAS's threads would then compete with the pool's.
 package enum BLASThreads {
-    package static func singleThreaded<R>(restoring threads: Int, _ body: () throws -> R) rethrows -> R {
-        guard threads > 1 else { return try body() }
+    package static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        let previous = openblas_get_num_threads()
+        guard previous != 1 else { return try body() }
         openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(threads)) }
+        defer { openblas_set_num_threads(previous) }
         return try body()
     }
 }

@@ -30,7 +30,7 @@ extension MatrixMultiplication {
         // Column blocks in multiples of 16 (the kernels' register blocking); the last takes the rest.
         let blockWidth = (n / blocks) / 16 * 16
         let failure = Mutex<(any Error)?>(nil)
-        BLASThreads.singleThreaded(restoring: context.threads) {
+        BLASThreads.singleThreaded {
             context.parallelChunks(blocks) { _, range in
                 for block in range {
                     let start = block * blockWidth
@@ -112,7 +112,7 @@ extension MatrixMultiplication {
             }
         }
         if blocks > 1 {
-            BLASThreads.singleThreaded(restoring: context.threads) {
+            BLASThreads.singleThreaded {
                 context.parallelChunks(blocks) { _, range in
                     for block in range { run(block) }
                 }

@@ -206,7 +206,7 @@ package enum WinogradF4Kernels {
             // its own contiguous part of V and M: the band's transforms, products and output never
             // leave the core that computed them.
             let tilesPerRow = batch * tileColumns
-            BLASThreads.singleThreaded(restoring: context.threads) {
+            BLASThreads.singleThreaded {
                 context.parallelChunks(tileRows, minimumChunk: max(1, (minimumBandTiles + tilesPerRow - 1) / tilesPerRow)) { _, rows in
                     let bandTiles = rows.count * tilesPerRow
                     let vBand = v + 36 * channels * rows.lowerBound * tilesPerRow
@@ -229,7 +229,7 @@ package enum WinogradF4Kernels {
             transformInput(input, batch: batch, channels: channels, geometry: geometry, channelRange: range, into: v)
         }
         if channels == 0 { m.update(repeating: 0, count: 36 * outputChannels * tiles) }
-        BLASThreads.singleThreaded(restoring: context.threads) {
+        BLASThreads.singleThreaded {
             context.parallelFor(channels == 0 ? 0 : 36) { positions in
                 for position in positions {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, n32, k32, 1,

@@ -217,7 +217,7 @@ package enum WinogradKernels {
         else { throw OperatorError("Winograd products of \(outputChannels) x \(channels) x \(tiles) are too large for 32-bit BLAS") }
         // The 16 products are independent: split them across the pool, each one single-threaded
         // (see ConvolutionGEMM for why Kiln, not OpenBLAS, owns the threads).
-        BLASThreads.singleThreaded(restoring: context.threads) {
+        BLASThreads.singleThreaded {
             context.parallelFor(16) { positions in
                 for position in positions {
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, n32, k32, 1,

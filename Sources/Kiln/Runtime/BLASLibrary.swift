@@ -13,6 +13,10 @@ public enum BLASLibrary {
         return String(cString: name)
     }
 
+    /// OpenBLAS's own thread count, which Kiln keeps at 1: sessions split the products across their
+    /// own threads instead (see Docs/ARCHITECTURE.md, "Threads").
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
     /// OpenBLAS's description of its build: version and options.
     public static var configuration: String {
         guard let text = openblas_get_config() else { return "unknown" }

@@ -64,7 +64,7 @@ public final class InferenceSession: Sendable {
         self.context = ExecutionContext(threads: options.threads)
         memoryPlans = options.memoryPlanning && !InferenceSession.arenaDisabled
             ? MemoryPlanCache(capacity: InferenceSession.memoryPlanCapacity) : nil
-        InferenceSession.configureBLAS(threads: options.threads)
+        InferenceSession.configureBLAS()
 
         let graph = model.graph
         var slots: [String: Int] = [:]
@@ -253,7 +253,6 @@ public final class InferenceSession: Sendable {
         _ = try InferenceSession.validate(inputs, against: model.inputs)
     }
 
-    /// OpenBLAS keeps one process-wide thread count; the last session created sets it.
     /// Set `KILN_PROFILE=1` to have every run print one line per node to stderr:
     /// `kiln-profile <opType> <wall ns> <calling thread's CPU ns> <node> <first output shape>` (for
     /// finding where time goes; the CPU time is the robust figure on a busy machine at 1 thread).
@@ -271,8 +270,14 @@ public final class InferenceSession: Sendable {
         #endif
     }
 
-    private static func configureBLAS(threads: Int) {
-        openblas_set_num_threads(Int32(threads))
+    /// OpenBLAS runs single-threaded under Kiln: its thread count is one number for the whole
+    /// process, so a session that set it to its own count also set it for every other session
+    /// (a 1-thread session created before a 2-thread one ran its products on two cores, and
+    /// OpenBLAS's threaded path allocated on every call), and OpenBLAS's threads keep spinning after
+    /// a product, on the cores Kiln's pool needs next. The kernels split the products across the
+    /// session's pool instead (`MatrixMultiplication+Parallel`, `ConvolutionGEMM`).
+    private static func configureBLAS() {
+        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
     }
 }
 
