@@ -118,8 +118,12 @@ struct SplitMix64 {
 func measureMilliseconds<T>(_ body: () throws -> T) rethrows -> (T, Double) {
     let start = ContinuousClock.now
     let result = try body()
-    let elapsed = ContinuousClock.now - start
-    return (result, Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) * 1e-15)
+    return (result, (ContinuousClock.now - start).milliseconds)
+}
+
+extension Duration {
+    /// The duration in milliseconds, as a Double.
+    var milliseconds: Double { Double(components.seconds) * 1e3 + Double(components.attoseconds) * 1e-15 }
 }
 
 /// Prints an Encodable value as one line of sorted-key JSON on stdout.

@@ -42,18 +42,14 @@ enum CoreRoundTrip {
                 // The partner is waiting for this round's ping, so it sees the stop instead.
                 line.value.store(SharedLine.stop, ordering: .releasing)
                 finished.wait()
-                return nanoseconds(clock.now - began) / Double(round)
+                return (clock.now - began).milliseconds * 1e6 / Double(round)
             }
             line.value.store(2 * round + 1, ordering: .releasing)
             while line.value.load(ordering: .acquiring) != 2 * round + 2 {}
         }
         let elapsed = clock.now - start
         finished.wait()
-        return nanoseconds(elapsed) / Double(roundTrips)
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) * 1e9 + Double(duration.components.attoseconds) / 1e9
+        return elapsed.milliseconds * 1e6 / Double(roundTrips)
     }
 
     private final class SharedLine: Sendable {

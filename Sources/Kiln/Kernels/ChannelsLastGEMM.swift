@@ -83,23 +83,21 @@ package enum ChannelsLastGEMM {
             let fromStored = limitWidth < 48
             let width = fromStored ? 16 : limitWidth
             let blocks = (outputChannels + width - 1) / width
-            BLASThreads.singleThreaded {
-                context.parallelChunks(blocks) { _, blockRange in
-                    for block in blockRange {
-                        let first = block * width, end = min(outputChannels, first + width)
-                        if fromStored {
-                            MatrixMultiplication.sgemm(transposeB: true, m: Int32(positions), n: Int32(end - first),
-                                                       k: Int32(depth), alpha: 1, a: x, lda: Int32(depth),
-                                                       b: storedWeights + first * depth, ldb: Int32(depth), beta: 0,
-                                                       c: y + first, ldc: Int32(outputChannels))
-                        } else {
-                            MatrixMultiplication.sgemm(transposeB: false, m: Int32(positions), n: Int32(end - first),
-                                                       k: Int32(depth), alpha: 1, a: x, lda: Int32(depth),
-                                                       b: weights + first, ldb: Int32(outputChannels), beta: 0,
-                                                       c: y + first, ldc: Int32(outputChannels))
-                        }
-                        epilogue.apply(y, residualOffset: 0, rows: positions, columns: first..<end)
+            context.parallelChunks(blocks) { _, blockRange in
+                for block in blockRange {
+                    let first = block * width, end = min(outputChannels, first + width)
+                    if fromStored {
+                        MatrixMultiplication.sgemm(transposeB: true, m: Int32(positions), n: Int32(end - first),
+                                                   k: Int32(depth), alpha: 1, a: x, lda: Int32(depth),
+                                                   b: storedWeights + first * depth, ldb: Int32(depth), beta: 0,
+                                                   c: y + first, ldc: Int32(outputChannels))
+                    } else {
+                        MatrixMultiplication.sgemm(transposeB: false, m: Int32(positions), n: Int32(end - first),
+                                                   k: Int32(depth), alpha: 1, a: x, lda: Int32(depth),
+                                                   b: weights + first, ldb: Int32(outputChannels), beta: 0,
+                                                   c: y + first, ldc: Int32(outputChannels))
                     }
+                    epilogue.apply(y, residualOffset: 0, rows: positions, columns: first..<end)
                 }
             }
             return
@@ -114,40 +112,38 @@ package enum ChannelsLastGEMM {
         let buffers = inPlace ? nil
             : try KernelScratch.floats(rows: threads, columns: max(1, depth * tileRows), purpose: "channels-last im2col tiles")
         defer { KernelScratch.release(buffers) }
-        BLASThreads.singleThreaded {
-            context.parallelChunks(tileCount) { participant, tileRange in
-                for tile in tileRange {
-                    if !inputChannelsLast, let buffers {
-                        let image = tile / tilesPerImage
-                        let first = tile % tilesPerImage * tileRows, end = min(imagePositions, first + tileRows)
-                        let buffer = buffers + participant * max(1, depth * tileRows)
-                        ConvolutionKernels.im2col2D(x + image * channels * geometry.inputVolume, channels: channels,
-                                                    geometry: geometry, positions: first..<end, into: buffer,
-                                                    leadingDimension: end - first)
-                        let start = image * imagePositions + first
-                        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(end - first), Int32(outputChannels),
-                                    Int32(depth), 1, buffer, Int32(end - first), weights, Int32(outputChannels), 0,
-                                    y + start * outputChannels, Int32(outputChannels))
-                        epilogue.apply(y + start * outputChannels, residualOffset: start * outputChannels,
-                                       rows: end - first, columns: 0..<outputChannels)
-                        continue
-                    }
-                    let start = tile * tileRows, end = min(positions, start + tileRows)
-                    let left: UnsafePointer<Float>
-                    if let buffers {
-                        let buffer = buffers + participant * max(1, depth * tileRows)
-                        lower(x, channels: channels, geometry: geometry, positions: start..<end, into: buffer)
-                        left = UnsafePointer(buffer)
-                    } else {
-                        left = x + start * channels
-                    }
-                    MatrixMultiplication.sgemm(transposeB: false, m: Int32(end - start), n: Int32(outputChannels),
-                                               k: Int32(depth), alpha: 1, a: left, lda: Int32(depth), b: weights,
-                                               ldb: Int32(outputChannels), beta: 0, c: y + start * outputChannels,
-                                               ldc: Int32(outputChannels))
+        context.parallelChunks(tileCount) { participant, tileRange in
+            for tile in tileRange {
+                if !inputChannelsLast, let buffers {
+                    let image = tile / tilesPerImage
+                    let first = tile % tilesPerImage * tileRows, end = min(imagePositions, first + tileRows)
+                    let buffer = buffers + participant * max(1, depth * tileRows)
+                    ConvolutionKernels.im2col2D(x + image * channels * geometry.inputVolume, channels: channels,
+                                                geometry: geometry, positions: first..<end, into: buffer,
+                                                leadingDimension: end - first)
+                    let start = image * imagePositions + first
+                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(end - first), Int32(outputChannels),
+                                Int32(depth), 1, buffer, Int32(end - first), weights, Int32(outputChannels), 0,
+                                y + start * outputChannels, Int32(outputChannels))
                     epilogue.apply(y + start * outputChannels, residualOffset: start * outputChannels,
-                                   rows: end - start, columns: 0..<outputChannels)
+                                   rows: end - first, columns: 0..<outputChannels)
+                    continue
                 }
+                let start = tile * tileRows, end = min(positions, start + tileRows)
+                let left: UnsafePointer<Float>
+                if let buffers {
+                    let buffer = buffers + participant * max(1, depth * tileRows)
+                    lower(x, channels: channels, geometry: geometry, positions: start..<end, into: buffer)
+                    left = UnsafePointer(buffer)
+                } else {
+                    left = x + start * channels
+                }
+                MatrixMultiplication.sgemm(transposeB: false, m: Int32(end - start), n: Int32(outputChannels),
+                                           k: Int32(depth), alpha: 1, a: left, lda: Int32(depth), b: weights,
+                                           ldb: Int32(outputChannels), beta: 0, c: y + start * outputChannels,
+                                           ldc: Int32(outputChannels))
+                epilogue.apply(y + start * outputChannels, residualOffset: start * outputChannels,
+                               rows: end - start, columns: 0..<outputChannels)
             }
         }
     }

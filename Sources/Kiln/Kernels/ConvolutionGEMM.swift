@@ -107,67 +107,65 @@ package enum ConvolutionGEMM {
             : nil
         defer { KernelScratch.release(tileBuffers) }
 
-        try BLASThreads.singleThreaded {
-            for image in 0..<batch {
-                for group in 0..<groups {
-                    let groupInput = x + (image * channels + group * channelsPerGroup) * inputVolume
-                    let groupOutput = y + (image * outputChannels + group * outputsPerGroup) * outputVolume
-                    let groupWeights = w + group * outputsPerGroup * depth
-                    let groupBias = b.map { $0 + group * outputsPerGroup }
-                    let groupResidual = residual.map { $0 + (image * outputChannels + group * outputsPerGroup) * outputVolume }
-                    if tileByPositions {
-                        let tiles = (outputVolume + width - 1) / width
-                        context.parallelChunks(tiles) { chunk, tileRange in
-                            let buffer = tileBuffers.map { $0 + chunk * max(1, tileBufferFloats) }
-                            for tile in tileRange {
-                                let start = tile * width, end = min(outputVolume, start + width)
-                                let right: UnsafePointer<Float>, ldb: Int
-                                if let buffer {
-                                    ConvolutionKernels.im2col2D(groupInput, channels: channelsPerGroup, geometry: geometry,
-                                                                positions: start..<end, into: buffer, leadingDimension: end - start)
-                                    right = UnsafePointer(buffer)
-                                    ldb = end - start
-                                } else {
-                                    right = groupInput + start
-                                    ldb = outputVolume
-                                }
-                                multiplyBlock(groupWeights, right, ldb: ldb, groupBias, groupResidual.map { $0 + start },
-                                              groupOutput + start, ldc: outputVolume, rows: 0..<outputsPerGroup, columns: end - start,
-                                              depth: depth, activation: activation)
+        for image in 0..<batch {
+            for group in 0..<groups {
+                let groupInput = x + (image * channels + group * channelsPerGroup) * inputVolume
+                let groupOutput = y + (image * outputChannels + group * outputsPerGroup) * outputVolume
+                let groupWeights = w + group * outputsPerGroup * depth
+                let groupBias = b.map { $0 + group * outputsPerGroup }
+                let groupResidual = residual.map { $0 + (image * outputChannels + group * outputsPerGroup) * outputVolume }
+                if tileByPositions {
+                    let tiles = (outputVolume + width - 1) / width
+                    context.parallelChunks(tiles) { chunk, tileRange in
+                        let buffer = tileBuffers.map { $0 + chunk * max(1, tileBufferFloats) }
+                        for tile in tileRange {
+                            let start = tile * width, end = min(outputVolume, start + width)
+                            let right: UnsafePointer<Float>, ldb: Int
+                            if let buffer {
+                                ConvolutionKernels.im2col2D(groupInput, channels: channelsPerGroup, geometry: geometry,
+                                                            positions: start..<end, into: buffer, leadingDimension: end - start)
+                                right = UnsafePointer(buffer)
+                                ldb = end - start
+                            } else {
+                                right = groupInput + start
+                                ldb = outputVolume
                             }
+                            multiplyBlock(groupWeights, right, ldb: ldb, groupBias, groupResidual.map { $0 + start },
+                                          groupOutput + start, ldc: outputVolume, rows: 0..<outputsPerGroup, columns: end - start,
+                                          depth: depth, activation: activation)
                         }
-                    } else if let columns, let partials {
-                        convolveSplittingDepth(groupInput, groupWeights, groupBias, groupResidual, groupOutput,
-                                               columns: columns, partials: partials, outputs: outputsPerGroup,
-                                               depth: depth, geometry: geometry, activation: activation, context: context)
+                    }
+                } else if let columns, let partials {
+                    convolveSplittingDepth(groupInput, groupWeights, groupBias, groupResidual, groupOutput,
+                                           columns: columns, partials: partials, outputs: outputsPerGroup,
+                                           depth: depth, geometry: geometry, activation: activation, context: context)
+                } else {
+                    let right: UnsafePointer<Float>
+                    if let columns {
+                        context.parallelFor(depth, minimumChunk: max(1, 16_384 / outputVolume)) { rows in
+                            ConvolutionKernels.im2col(groupInput, geometry: geometry, rows: rows, into: columns)
+                        }
+                        right = UnsafePointer(columns)
                     } else {
-                        let right: UnsafePointer<Float>
-                        if let columns {
-                            context.parallelFor(depth, minimumChunk: max(1, 16_384 / outputVolume)) { rows in
-                                ConvolutionKernels.im2col(groupInput, geometry: geometry, rows: rows, into: columns)
-                            }
-                            right = UnsafePointer(columns)
-                        } else {
-                            right = groupInput
-                        }
-                        // One block of output channels per thread, at least 16 rows each (sgemm's
-                        // register blocking): every block packs all of `right` again, so more,
-                        // smaller blocks would cost more than they balance. Except at 64 positions
-                        // or fewer (7x7 stages): there blocks small enough for OpenBLAS's unpacked
-                        // kernel read the weights in place instead of repacking them on every call,
-                        // and the weights dominate the traffic. In the models at 2 threads, ResNet-50's
-                        // 512 -> 2048 layers at 7x7 ran 0.80 -> 0.62 ms, MobileNetV2's 320 -> 1280
-                        // 0.32 -> 0.28 ms. At 14x14 (576 x 196 x 96) the same blocks ran 20% slower.
-                        let rowBlock = outputVolume <= 64
-                            ? MatrixMultiplication.unpackedRowBlock(m: outputsPerGroup, n: outputVolume, k: depth) : nil
-                        let blocks = rowBlock.map { (outputsPerGroup + $0 - 1) / $0 } ?? max(1, min(threads, outputsPerGroup / 16))
-                        context.parallelChunks(blocks) { _, blockRange in
-                            for block in blockRange {
-                                let rows = (outputsPerGroup * block / blocks)..<(outputsPerGroup * (block + 1) / blocks)
-                                multiplyBlock(groupWeights, right, ldb: outputVolume, groupBias, groupResidual, groupOutput,
-                                              ldc: outputVolume, rows: rows, columns: outputVolume, depth: depth,
-                                              activation: activation)
-                            }
+                        right = groupInput
+                    }
+                    // One block of output channels per thread, at least 16 rows each (sgemm's
+                    // register blocking): every block packs all of `right` again, so more,
+                    // smaller blocks would cost more than they balance. Except at 64 positions
+                    // or fewer (7x7 stages): there blocks small enough for OpenBLAS's unpacked
+                    // kernel read the weights in place instead of repacking them on every call,
+                    // and the weights dominate the traffic. In the models at 2 threads, ResNet-50's
+                    // 512 -> 2048 layers at 7x7 ran 0.80 -> 0.62 ms, MobileNetV2's 320 -> 1280
+                    // 0.32 -> 0.28 ms. At 14x14 (576 x 196 x 96) the same blocks ran 20% slower.
+                    let rowBlock = outputVolume <= 64
+                        ? MatrixMultiplication.unpackedRowBlock(m: outputsPerGroup, n: outputVolume, k: depth) : nil
+                    let blocks = rowBlock.map { (outputsPerGroup + $0 - 1) / $0 } ?? max(1, min(threads, outputsPerGroup / 16))
+                    context.parallelChunks(blocks) { _, blockRange in
+                        for block in blockRange {
+                            let rows = (outputsPerGroup * block / blocks)..<(outputsPerGroup * (block + 1) / blocks)
+                            multiplyBlock(groupWeights, right, ldb: outputVolume, groupBias, groupResidual, groupOutput,
+                                          ldc: outputVolume, rows: rows, columns: outputVolume, depth: depth,
+                                          activation: activation)
                         }
                     }
                 }
@@ -319,20 +317,6 @@ extension KernelScratch {
             throw OperatorError("the \(purpose) buffer of \(rows) x \(columns) floats is too large")
         }
         return count
-    }
-}
-
-/// OpenBLAS's thread count is process-wide, and Kiln keeps it at 1: every session sets it so (see
-/// `InferenceSession.configureBLAS`), and the kernels split work across Kiln's own pool. Kernels that
-/// call OpenBLAS from several pool threads at once still make sure of it here, in case the host
-/// program raised the count: OpenBLAS's threads would then compete with the pool's.
-package enum BLASThreads {
-    package static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
-        let previous = openblas_get_num_threads()
-        guard previous != 1 else { return try body() }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(previous) }
-        return try body()
     }
 }
 

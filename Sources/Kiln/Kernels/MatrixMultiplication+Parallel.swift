@@ -30,18 +30,16 @@ extension MatrixMultiplication {
         // Column blocks in multiples of 16 (the kernels' register blocking); the last takes the rest.
         let blockWidth = (n / blocks) / 16 * 16
         let failure = Mutex<(any Error)?>(nil)
-        BLASThreads.singleThreaded {
-            context.parallelChunks(blocks) { _, range in
-                for block in range {
-                    let start = block * blockWidth
-                    let width = block == blocks - 1 ? n - start : blockWidth
-                    do {
-                        try multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: width, k: k, alpha: alpha,
-                                     a: a, lda: lda, b: transposeB ? b + start * ldb : b + start, ldb: ldb,
-                                     beta: beta, c: c + start, ldc: ldc)
-                    } catch {
-                        failure.withLock { $0 = error }
-                    }
+        context.parallelChunks(blocks) { _, range in
+            for block in range {
+                let start = block * blockWidth
+                let width = block == blocks - 1 ? n - start : blockWidth
+                do {
+                    try multiply(transposeA: transposeA, transposeB: transposeB, m: m, n: width, k: k, alpha: alpha,
+                                 a: a, lda: lda, b: transposeB ? b + start * ldb : b + start, ldb: ldb,
+                                 beta: beta, c: c + start, ldc: ldc)
+                } catch {
+                    failure.withLock { $0 = error }
                 }
             }
         }
@@ -112,10 +110,8 @@ extension MatrixMultiplication {
             }
         }
         if blocks > 1 {
-            BLASThreads.singleThreaded {
-                context.parallelChunks(blocks) { _, range in
-                    for block in range { run(block) }
-                }
+            context.parallelChunks(blocks) { _, range in
+                for block in range { run(block) }
             }
         } else {
             run(0)

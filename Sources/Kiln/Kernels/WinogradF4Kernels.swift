@@ -206,22 +206,20 @@ package enum WinogradF4Kernels {
             // its own contiguous part of V and M: the band's transforms, products and output never
             // leave the core that computed them.
             let tilesPerRow = batch * tileColumns
-            BLASThreads.singleThreaded {
-                context.parallelChunks(tileRows, minimumChunk: max(1, (minimumBandTiles + tilesPerRow - 1) / tilesPerRow)) { _, rows in
-                    let bandTiles = rows.count * tilesPerRow
-                    let vBand = v + 36 * channels * rows.lowerBound * tilesPerRow
-                    let mBand = m + 36 * outputChannels * rows.lowerBound * tilesPerRow
-                    transformInput(input, batch: batch, channels: channels, geometry: geometry, channelRange: 0..<channels,
-                                   tileRowRange: rows, into: vBand)
-                    for position in 0..<36 {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, Int32(bandTiles), k32, 1,
-                                    u + position * outputChannels * channels, k32, vBand + position * channels * bandTiles,
-                                    Int32(bandTiles), 0, mBand + position * outputChannels * bandTiles, Int32(bandTiles))
-                    }
-                    transformOutput(mBand, bias: bias, batch: batch, outputChannels: outputChannels, geometry: geometry,
-                                    outputChannelRange: 0..<outputChannels, tileRowRange: rows, activation: activation,
-                                    into: output)
+            context.parallelChunks(tileRows, minimumChunk: max(1, (minimumBandTiles + tilesPerRow - 1) / tilesPerRow)) { _, rows in
+                let bandTiles = rows.count * tilesPerRow
+                let vBand = v + 36 * channels * rows.lowerBound * tilesPerRow
+                let mBand = m + 36 * outputChannels * rows.lowerBound * tilesPerRow
+                transformInput(input, batch: batch, channels: channels, geometry: geometry, channelRange: 0..<channels,
+                               tileRowRange: rows, into: vBand)
+                for position in 0..<36 {
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, Int32(bandTiles), k32, 1,
+                                u + position * outputChannels * channels, k32, vBand + position * channels * bandTiles,
+                                Int32(bandTiles), 0, mBand + position * outputChannels * bandTiles, Int32(bandTiles))
                 }
+                transformOutput(mBand, bias: bias, batch: batch, outputChannels: outputChannels, geometry: geometry,
+                                outputChannelRange: 0..<outputChannels, tileRowRange: rows, activation: activation,
+                                into: output)
             }
             return
         }
@@ -229,13 +227,11 @@ package enum WinogradF4Kernels {
             transformInput(input, batch: batch, channels: channels, geometry: geometry, channelRange: range, into: v)
         }
         if channels == 0 { m.update(repeating: 0, count: 36 * outputChannels * tiles) }
-        BLASThreads.singleThreaded {
-            context.parallelFor(channels == 0 ? 0 : 36) { positions in
-                for position in positions {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, n32, k32, 1,
-                                u + position * outputChannels * channels, max(1, k32), v + position * channels * tiles, n32,
-                                0, m + position * outputChannels * tiles, n32)
-                }
+        context.parallelFor(channels == 0 ? 0 : 36) { positions in
+            for position in positions {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, n32, k32, 1,
+                            u + position * outputChannels * channels, max(1, k32), v + position * channels * tiles, n32,
+                            0, m + position * outputChannels * tiles, n32)
             }
         }
         context.parallelFor(outputChannels, minimumChunk: max(1, 2_048 / tiles)) { range in

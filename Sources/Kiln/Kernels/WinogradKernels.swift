@@ -217,13 +217,11 @@ package enum WinogradKernels {
         else { throw OperatorError("Winograd products of \(outputChannels) x \(channels) x \(tiles) are too large for 32-bit BLAS") }
         // The 16 products are independent: split them across the pool, each one single-threaded
         // (see ConvolutionGEMM for why Kiln, not OpenBLAS, owns the threads).
-        BLASThreads.singleThreaded {
-            context.parallelFor(16) { positions in
-                for position in positions {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, n32, k32, 1,
-                                u + position * outputChannels * channels, max(1, k32), v + position * channels * tiles, n32,
-                                0, m + position * outputChannels * tiles, n32)
-                }
+        context.parallelFor(16) { positions in
+            for position in positions {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m32, n32, k32, 1,
+                            u + position * outputChannels * channels, max(1, k32), v + position * channels * tiles, n32,
+                            0, m + position * outputChannels * tiles, n32)
             }
         }
         context.parallelFor(outputChannels, minimumChunk: max(1, 4_096 / tiles)) { range in

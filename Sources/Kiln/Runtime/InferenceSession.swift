@@ -156,6 +156,7 @@ public final class InferenceSession: Sendable {
     }
 
     private func execute(_ inputs: [String: Tensor], allocator: RunAllocator?) throws -> [String: Tensor] {
+        InferenceSession.configureBLAS()
         // A run nested in an operator of a planned run must not allocate from the outer plan.
         guard let allocator else { return try RunAllocator.uninstalled { try executeSteps(inputs, allocator: nil) } }
         return try allocator.installed { try executeSteps(inputs, allocator: allocator) }
@@ -275,7 +276,8 @@ public final class InferenceSession: Sendable {
     /// (a 1-thread session created before a 2-thread one ran its products on two cores, and
     /// OpenBLAS's threaded path allocated on every call), and OpenBLAS's threads keep spinning after
     /// a product, on the cores Kiln's pool needs next. The kernels split the products across the
-    /// session's pool instead (`MatrixMultiplication+Parallel`, `ConvolutionGEMM`).
+    /// session's pool instead (`MatrixMultiplication+Parallel`, `ConvolutionGEMM`). Checked at
+    /// session creation and again at every run, in case the host program raised the count since.
     private static func configureBLAS() {
         if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
     }
