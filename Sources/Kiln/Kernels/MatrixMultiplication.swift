@@ -64,13 +64,18 @@ package enum MatrixMultiplication {
     /// `cblas_sgemm` for row-major `A` (not transposed), cut into column blocks of C where
     /// OpenBLAS's unpacked small-matrix kernel runs them faster than one packed call (see
     /// ``unpackedPath(transposeB:m:n:k:)``). The caller has checked the sizes.
+    /// - Parameter finishColumns: Called with each range of C's columns as soon as sgemm has written
+    ///   it (the whole of `0..<n` after a single call), so a caller's bias and activation pass over
+    ///   a column block runs while the block is still in L1 instead of after the whole product.
     package static func sgemm(transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Float,
                               a: UnsafePointer<Float>, lda: Int32, b: UnsafePointer<Float>, ldb: Int32,
-                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32) {
+                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32,
+                              finishColumns: ((Range<Int>) -> Void)? = nil) {
         let transpose = transposeB ? CblasTrans : CblasNoTrans
         guard case .columnBlocks(let width) = unpackedPath(transposeB: transposeB, m: Int(m), n: Int(n), k: Int(k))
         else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            finishColumns?(0..<Int(n))
             return
         }
         var start = 0
@@ -81,6 +86,7 @@ package enum MatrixMultiplication {
             let block = transposeB ? b + start * Int(ldb) : b + start
             cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose, m, Int32(count), k, alpha, a, lda, block, ldb, beta,
                         c + start, ldc)
+            finishColumns?(start..<(start + count))
             start += count
         }
     }
