@@ -59,6 +59,11 @@ import Testing
         Case(channels: 3, outputChannels: 2, spatial: [7, 12], kernel: [5, 2], strides: [1, 2], pads: [2, 1, 2, 0]),
         Case(channels: 2, outputChannels: 3, spatial: [9, 8], kernel: [3, 2], dilations: [2, 3], pads: [1, 0, 2, 1]),
         Case(channels: 4, outputChannels: 6, group: 2, spatial: [8, 9], kernel: [3, 3], pads: [1, 1, 1, 1], bias: false),
+        // Stride 1 with the output as wide as the input (one shifted run per tap): dilation, uneven
+        // pads, taps reading whole rows or columns of padding, rows above and below the plane.
+        Case(channels: 2, outputChannels: 3, spatial: [6, 7], kernel: [3, 5], dilations: [2, 1], pads: [2, 1, 2, 3]),
+        Case(channels: 3, outputChannels: 2, spatial: [5, 7], kernel: [3, 3], dilations: [1, 2], pads: [0, 2, 2, 2]),
+        Case(channels: 2, outputChannels: 2, spatial: [3, 2], kernel: [5, 5], pads: [2, 2, 2, 2]),
         Case(channels: 5, outputChannels: 4, spatial: [9, 9], kernel: [1, 1], strides: [2, 2]),
         Case(batch: 2, channels: 17, outputChannels: 33, spatial: [7, 9], kernel: [1, 1]),
         Case(channels: 8, outputChannels: 4, group: 2, spatial: [3, 5], kernel: [1, 1], bias: false),
