@@ -30,6 +30,43 @@ package enum KilnFileReader {
 
     /// Decodes a whole file.
     package static func read(_ file: UnsafeRawBufferPointer, backing: TensorBacking) throws(FormatError) -> (Graph, ModelMetadata) {
+        let layout = try checkLayout(file)
+        // Unknown optional sections are verified too: every byte of the file is checked.
+        for entry in layout.sections { try verify(file, entry) }
+        return try decode(file, layout, backing: backing)
+    }
+
+    /// ``read(_:backing:)`` followed by `finish` (a model's type inference), with the tensor data
+    /// section's checksum computed on other threads meanwhile: on a large model that checksum is
+    /// most of a load, and decoding and `finish` run in its shadow instead of after it. The result
+    /// is returned only once every checksum matched; when the data section's does not, that is the
+    /// error thrown, whatever decoding or `finish` made of the corrupt bytes (they treat them as
+    /// untrusted input anyway: a file can carry hostile values under a valid checksum). The file's
+    /// bytes are not touched after this returns.
+    package static func read<Result>(_ file: UnsafeRawBufferPointer, backing: TensorBacking,
+                                     finish: (Graph, ModelMetadata) throws -> Result) throws -> Result {
+        let layout = try checkLayout(file)
+        let data = layout.byKind[.tensorData]
+        for entry in layout.sections where entry.index != data?.index { try verify(file, entry) }
+        func decodeAndFinish() throws -> Result {
+            let (graph, metadata) = try decode(file, layout, backing: backing)
+            return try finish(graph, metadata)
+        }
+        guard let data else { return try decodeAndFinish() }
+        let checksum = BackgroundChecksum(slice(file, data.range))
+        let outcome = Swift.Result { try decodeAndFinish() }
+        guard checksum.wait() == data.checksum else { throw FormatError.checksumMismatch(section: data.name) }
+        return try outcome.get()
+    }
+
+    /// Header, section table and padding, checked.
+    private struct Layout {
+        var header: Header
+        var sections: [SectionEntry]
+        var byKind: [SectionKind: SectionEntry]
+    }
+
+    private static func checkLayout(_ file: UnsafeRawBufferPointer) throws(FormatError) -> Layout {
         let header = try readHeader(file)
         let sections = try readSectionTable(file, header: header)
         try checkPaddingIsZero(file, header: header, sections: sections)
@@ -44,12 +81,17 @@ package enum KilnFileReader {
             }
         }
         for kind in SectionKind.allCases where byKind[kind] == nil { throw .missingSection(kind.name) }
-        // Unknown optional sections are verified too: every byte of the file is checked.
-        for entry in sections {
-            let bytes = slice(file, entry.range)
-            guard XXH64.chunkedHash(bytes) == entry.checksum else { throw .checksumMismatch(section: entry.name) }
-        }
+        return Layout(header: header, sections: sections, byKind: byKind)
+    }
 
+    private static func verify(_ file: UnsafeRawBufferPointer, _ entry: SectionEntry) throws(FormatError) {
+        guard XXH64.chunkedHash(slice(file, entry.range)) == entry.checksum else { throw .checksumMismatch(section: entry.name) }
+    }
+
+    /// Decodes metadata and graph from a file whose layout was checked.
+    private static func decode(_ file: UnsafeRawBufferPointer, _ layout: Layout,
+                               backing: TensorBacking) throws(FormatError) -> (Graph, ModelMetadata) {
+        let header = layout.header, byKind = layout.byKind
         let newerMinor = header.version.minor > FormatVersion.current.minor
         guard let metadataEntry = byKind[.metadata], let graphEntry = byKind[.graph],
               let dataEntry = byKind[.tensorData] else { throw .missingSection("required") }

@@ -14,8 +14,14 @@ extension Model {
     ///   the graph it holds is invalid.
     public convenience init(contentsOf url: URL) throws {
         let file = try MappedFile(path: url.path)
-        let (graph, metadata) = try KilnFileReader.read(file.bytes, backing: .borrow(owner: file))
-        try self.init(graph: graph, metadata: metadata)
+        // The weights' checksum is computed while the graph is decoded and its types inferred; the
+        // model is returned only once it matched.
+        let (graph, metadata, order) = try KilnFileReader.read(file.bytes, backing: .borrow(owner: file)) { graph, metadata in
+            var graph = graph
+            let order = try graph.inferTypesReturningOrder()
+            return (graph, metadata, order)
+        }
+        self.init(checkedGraph: graph, metadata: metadata, executionOrder: order)
     }
 
     /// Loads a model from the bytes of a `.kiln` file (weights are copied out of `data`).

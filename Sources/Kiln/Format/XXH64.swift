@@ -160,7 +160,10 @@ package enum XXH64 {
         return chunkHashes.withUnsafeBytes { hash($0) }
     }
 
-    private static func hashChunks(_ base: UnsafeRawPointer, total: Int, into hashes: UnsafeMutablePointer<UInt64>,
+    /// The XXH64 of each 1 MiB chunk in `chunks` of the `total` bytes at `base`, little-endian, into
+    /// `hashes[chunk]`: the first step of ``chunkedHash(_:)``, whose result is the XXH64 of all the
+    /// chunk hashes' bytes.
+    package static func hashChunks(_ base: UnsafeRawPointer, total: Int, into hashes: UnsafeMutablePointer<UInt64>,
                                    chunks: Range<Int>) {
         // Whole chunks go two at a time through the interleaved loop; a last odd or short one alone.
         var chunk = chunks.lowerBound

@@ -10,10 +10,20 @@ extension Graph {
         _ = try inferTypesCollectingConstants()
     }
 
+    /// ``inferTypes()``, returning the ``topologicalOrder()`` it worked in (type inference changes
+    /// no node, so the order stays valid for running the graph).
+    package mutating func inferTypesReturningOrder() throws(GraphError) -> [Int] {
+        let order = try topologicalOrder()
+        _ = try inferTypesCollectingConstants(order: order)
+        return order
+    }
+
     /// ``inferTypes()``, also returning every value inference computed ahead of time (initializers,
     /// small folded results, shape values whose dims all turned out fixed); graph passes fold these.
-    package mutating func inferTypesCollectingConstants() throws(GraphError) -> [String: Tensor] {
-        let order = try topologicalOrder()
+    /// - Parameter order: ``topologicalOrder()`` of this graph when the caller already has it.
+    package mutating func inferTypesCollectingConstants(order known: [Int]? = nil) throws(GraphError) -> [String: Tensor] {
+        let order: [Int]
+        if let known { order = known } else { order = try topologicalOrder() }
         var types: [String: TensorType] = [:]
         var constants: [String: Tensor] = [:]
         var symbolicValues: [String: [Dim]] = [:]

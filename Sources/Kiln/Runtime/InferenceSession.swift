@@ -77,7 +77,7 @@ public final class InferenceSession: Sendable {
         let inputNames = Set(graph.inputs.map(\.name))
         constantSlots = graph.initializers.filter { !inputNames.contains($0.key) }
             .sorted { $0.key < $1.key }.map { (slot: slot($0.key), tensor: $0.value) }
-        let order = try graph.topologicalOrder()
+        let order = model.executionOrder
         var pending: [(node: Node, op: any Operator, inputs: [Int?], outputs: [Int?])] = []
         for index in order {
             let node = graph.nodes[index]
