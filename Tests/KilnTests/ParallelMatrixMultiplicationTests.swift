@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Kiln
 
@@ -128,5 +129,17 @@ import Testing
             #expect(try output?.scalars(as: Float.self).allSatisfy { $0 == 128 } == true)
             #expect(BLASLibrary.threads == 1, "after a run at \(threads) threads")
         }
+    }
+
+    /// OpenBLAS's worker threads, which poll with `sched_yield` for a while after the library
+    /// loads, are stopped by the first session (`InferenceSession.stopBLASWorkers`): OpenBLAS's
+    /// `blas_server_avail` flag says whether they run. Builds without the symbols (single-threaded
+    /// OpenBLAS) have no workers to stop.
+    @Test func sessionsStopOpenBLASWorkers() throws {
+        var builder = GraphBuilder(name: "relu")
+        builder.output(builder.node("Relu", [builder.input("x", .float32, [4])]), as: "y")
+        _ = try InferenceSession(model: try Model(graph: try builder.build()), options: .init(threads: 2))
+        guard let handle = dlopen(nil, RTLD_NOW), let flag = dlsym(handle, "blas_server_avail") else { return }
+        #expect(flag.load(as: Int32.self) == 0)
     }
 }

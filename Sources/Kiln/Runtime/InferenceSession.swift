@@ -280,7 +280,23 @@ public final class InferenceSession: Sendable {
     /// session creation and again at every run, in case the host program raised the count since.
     private static func configureBLAS() {
         if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+        _ = stopBLASWorkers
     }
+
+    /// OpenBLAS starts its worker threads when the process loads it, and each one polls for work
+    /// with `sched_yield` for about 2^28 cycles (70 ms here) before it sleeps, whether or not
+    /// anything ever asks it for work. At 1 thread nothing does, but in a short process (`kiln
+    /// bench`, a CLI run) that polling thread shared a core with Kiln's pool worker: the MLP at
+    /// batch 1 ran at its 1-thread time (0.033 ms instead of 0.018) in about half of the
+    /// processes, with 4-7x the context switches. So the first session stops them, through
+    /// OpenBLAS's own `blas_thread_shutdown_` (what it runs around `fork`), looked up at run time
+    /// because single-threaded OpenBLAS builds do not have it. Should the host program raise the
+    /// thread count later, OpenBLAS starts them again.
+    private static let stopBLASWorkers: Void = {
+        typealias Shutdown = @convention(c) () -> Int32
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "blas_thread_shutdown_") else { return }
+        _ = unsafeBitCast(symbol, to: Shutdown.self)()
+    }()
 }
 
 #if os(Linux)
