@@ -1,3 +1,4 @@
+import CBLAS
 import Foundation
 import Testing
 @testable import Kiln
@@ -131,15 +132,33 @@ import Testing
         }
     }
 
-    /// OpenBLAS's worker threads, which poll with `sched_yield` for a while after the library
-    /// loads, are stopped by the first session (`InferenceSession.stopBLASWorkers`): OpenBLAS's
-    /// `blas_server_avail` flag says whether they run. Builds without the symbols (single-threaded
+    /// OpenBLAS's worker threads, which poll with `sched_yield` for a while after they start, are
+    /// stopped by model loading and session creation (`BLASLibrary.keepSingleThreaded`), also after
+    /// the host program raised the thread count (`openblas_set_num_threads` starts them again).
+    /// OpenBLAS's `blas_server_avail` flag says whether they run; builds without it (single-threaded
     /// OpenBLAS) have no workers to stop.
-    @Test func sessionsStopOpenBLASWorkers() throws {
+    @Test func modelsAndSessionsStopOpenBLASWorkers() throws {
+        guard let handle = dlopen(nil, RTLD_NOW), let flag = dlsym(handle, "blas_server_avail") else { return }
         var builder = GraphBuilder(name: "relu")
         builder.output(builder.node("Relu", [builder.input("x", .float32, [4])]), as: "y")
-        _ = try InferenceSession(model: try Model(graph: try builder.build()), options: .init(threads: 2))
-        guard let handle = dlopen(nil, RTLD_NOW), let flag = dlsym(handle, "blas_server_avail") else { return }
-        #expect(flag.load(as: Int32.self) == 0)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("kiln-blas-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("relu.kiln")
+        try Model(graph: try builder.build()).write(to: url)
+        defer { BLASLibrary.keepSingleThreaded() }
+
+        openblas_set_num_threads(2)
+        #expect(flag.load(as: Int32.self) == 1, "the raised count starts OpenBLAS's workers")
+        let model = try Model(contentsOf: url)
+        #expect(flag.load(as: Int32.self) == 0, "after loading a model")
+        _ = try InferenceSession(model: model, options: .init(threads: 2))
+        #expect(flag.load(as: Int32.self) == 0, "after creating a session")
+        #expect(BLASLibrary.threads == 1)
+
+        openblas_set_num_threads(2)
+        _ = try InferenceSession(model: model, options: .init(threads: 1))
+        #expect(flag.load(as: Int32.self) == 0, "after a session lowered the raised count")
+        #expect(BLASLibrary.threads == 1)
     }
 }

@@ -13,6 +13,8 @@ extension Model {
     /// - Throws: ``FormatError`` for an unreadable, corrupt or unsupported file; ``GraphError`` when
     ///   the graph it holds is invalid.
     public convenience init(contentsOf url: URL) throws {
+        // Before the checksum threads start: OpenBLAS's idle workers would take turns with them.
+        BLASLibrary.keepSingleThreaded()
         let file = try MappedFile(path: url.path)
         // The weights' checksum is computed while the graph is decoded and its types inferred; the
         // model is returned only once it matched.

@@ -271,32 +271,12 @@ public final class InferenceSession: Sendable {
         #endif
     }
 
-    /// OpenBLAS runs single-threaded under Kiln: its thread count is one number for the whole
-    /// process, so a session that set it to its own count also set it for every other session
-    /// (a 1-thread session created before a 2-thread one ran its products on two cores, and
-    /// OpenBLAS's threaded path allocated on every call), and OpenBLAS's threads keep spinning after
-    /// a product, on the cores Kiln's pool needs next. The kernels split the products across the
-    /// session's pool instead (`MatrixMultiplication+Parallel`, `ConvolutionGEMM`). Checked at
-    /// session creation and again at every run, in case the host program raised the count since.
+    /// OpenBLAS single-threaded with its workers stopped (``BLASLibrary/keepSingleThreaded()``),
+    /// checked at session creation and again at every run, in case the host program raised the
+    /// count since.
     private static func configureBLAS() {
-        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
-        _ = stopBLASWorkers
+        BLASLibrary.keepSingleThreaded()
     }
-
-    /// OpenBLAS starts its worker threads when the process loads it, and each one polls for work
-    /// with `sched_yield` for about 2^28 cycles (70 ms here) before it sleeps, whether or not
-    /// anything ever asks it for work. At 1 thread nothing does, but in a short process (`kiln
-    /// bench`, a CLI run) that polling thread shared a core with Kiln's pool worker: the MLP at
-    /// batch 1 ran at its 1-thread time (0.033 ms instead of 0.018) in about half of the
-    /// processes, with 4-7x the context switches. So the first session stops them, through
-    /// OpenBLAS's own `blas_thread_shutdown_` (what it runs around `fork`), looked up at run time
-    /// because single-threaded OpenBLAS builds do not have it. Should the host program raise the
-    /// thread count later, OpenBLAS starts them again.
-    private static let stopBLASWorkers: Void = {
-        typealias Shutdown = @convention(c) () -> Int32
-        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "blas_thread_shutdown_") else { return }
-        _ = unsafeBitCast(symbol, to: Shutdown.self)()
-    }()
 }
 
 #if os(Linux)
