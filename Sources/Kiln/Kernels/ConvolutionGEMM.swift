@@ -285,6 +285,7 @@ package enum ConvolutionGEMM {
         let remaining = activation?.unlessClamp
         // Bias, residual and activation for some columns of every row of the block.
         func finish(_ span: Range<Int>) {
+            guard finishes else { return }
             for row in rows {
                 let values = c + row * ldc + span.lowerBound
                 let offset = rowBias?[row] ?? 0
@@ -309,7 +310,7 @@ package enum ConvolutionGEMM {
                                        alpha: 1, a: a + rows.lowerBound * depth, lda: Int32(depth), b: right,
                                        ldb: Int32(max(1, ldb)), beta: startFromSum ? 1 : 0,
                                        c: c + rows.lowerBound * ldc, ldc: Int32(ldc),
-                                       finishColumns: finishes ? finish : nil)
+                                       finishColumns: finish)
         } else {
             if !startFromSum {
                 for row in rows { (c + row * ldc).update(repeating: 0, count: columns) }

@@ -67,15 +67,17 @@ package enum MatrixMultiplication {
     /// - Parameter finishColumns: Called with each range of C's columns as soon as sgemm has written
     ///   it (the whole of `0..<n` after a single call), so a caller's bias and activation pass over
     ///   a column block runs while the block is still in L1 instead of after the whole product.
+    ///   Not optional: an optional closure parameter escapes, and its captures then cost a heap
+    ///   allocation per call.
     package static func sgemm(transposeB: Bool, m: Int32, n: Int32, k: Int32, alpha: Float,
                               a: UnsafePointer<Float>, lda: Int32, b: UnsafePointer<Float>, ldb: Int32,
                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int32,
-                              finishColumns: ((Range<Int>) -> Void)? = nil) {
+                              finishColumns: (Range<Int>) -> Void = { _ in }) {
         let transpose = transposeB ? CblasTrans : CblasNoTrans
         guard case .columnBlocks(let width) = unpackedPath(transposeB: transposeB, m: Int(m), n: Int(n), k: Int(k))
         else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-            finishColumns?(0..<Int(n))
+            finishColumns(0..<Int(n))
             return
         }
         var start = 0
@@ -86,7 +88,7 @@ package enum MatrixMultiplication {
             let block = transposeB ? b + start * Int(ldb) : b + start
             cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose, m, Int32(count), k, alpha, a, lda, block, ldb, beta,
                         c + start, ldc)
-            finishColumns?(start..<(start + count))
+            finishColumns(start..<(start + count))
             start += count
         }
     }
