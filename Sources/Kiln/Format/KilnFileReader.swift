@@ -53,7 +53,7 @@ package enum KilnFileReader {
             return try finish(graph, metadata)
         }
         guard let data else { return try decodeAndFinish() }
-        let checksum = BackgroundChecksum(slice(file, data.range))
+        let checksum = ParallelChecksum(slice(file, data.range))
         let outcome = Swift.Result { try decodeAndFinish() }
         guard checksum.wait() == data.checksum else { throw FormatError.checksumMismatch(section: data.name) }
         return try outcome.get()

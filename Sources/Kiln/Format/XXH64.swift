@@ -134,27 +134,17 @@ package enum XXH64 {
     package static let chunkSize = 1 << 20
 
     /// The `.kiln` section checksum: XXH64 (seed 0) of the little-endian XXH64s (seed 0) of each
-    /// 1 MiB chunk. Chunks hash independently, so large sections are verified on every core.
+    /// 1 MiB chunk. Chunks hash independently, so sections of two chunks or more are hashed on every
+    /// core (``ParallelChecksum``).
     package static func chunkedHash(_ buffer: UnsafeRawBufferPointer) -> UInt64 {
         let chunkCount = (buffer.count + chunkSize - 1) / chunkSize
+        if chunkCount >= 2 && ProcessInfo.processInfo.activeProcessorCount > 1 {
+            return ParallelChecksum(buffer).wait()
+        }
         var chunkHashes = [UInt64](repeating: 0, count: chunkCount)
         if let base = buffer.baseAddress, chunkCount > 0 {
-            let total = buffer.count
             chunkHashes.withUnsafeMutableBufferPointer { hashes in
-                let workers = min(chunkCount, ProcessInfo.processInfo.activeProcessorCount)
-                if workers <= 1 {
-                    hashChunks(base, total: total, into: hashes.baseAddress!, chunks: 0..<chunkCount)
-                    return
-                }
-                // Workers write disjoint slots of `hashes`, and concurrentPerform returns only when all
-                // are done, so sharing the pointers is sound.
-                let input = UncheckedSendable(base)
-                let output = UncheckedSendable(hashes.baseAddress!)
-                DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                    // A contiguous run of chunks per worker keeps each thread streaming through memory.
-                    let chunks = (chunkCount * worker / workers)..<(chunkCount * (worker + 1) / workers)
-                    hashChunks(input.value, total: total, into: output.value, chunks: chunks)
-                }
+                hashChunks(base, total: buffer.count, into: hashes.baseAddress!, chunks: 0..<chunkCount)
             }
         }
         return chunkHashes.withUnsafeBytes { hash($0) }

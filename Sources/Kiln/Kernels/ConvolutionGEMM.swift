@@ -252,8 +252,8 @@ package enum ConvolutionGEMM {
     /// Where OpenBLAS takes its unpacked kernel, which writes C without reading it when `beta` is 0,
     /// sgemm writes the bare product and one pass per column block, right after sgemm wrote the
     /// block and while it is in L1, adds bias and residual and applies the activation (SqueezeNet
-    /// at 2 threads: 2.77 -> 2.66 ms against one pass over the whole tile after the product). Starting that sgemm from `bias + residual` instead cost
-    /// two more passes over the block (writing the start values, and sgemm reading them back), and a
+    /// at 2 threads: 2.77 -> 2.66 ms against one pass over the whole tile after the product).
+    /// Starting that sgemm from `bias + residual` instead cost two more passes over the block (writing the start values, and sgemm reading them back), and a
     /// block of a large layer does not fit in L2 (MobileNetV2's 96 x 6,272 per thread at 112 x 112).
     /// The packed path zeroes C itself before accumulating into it, so there sgemm starts from
     /// `bias + residual` (`beta = 1`) and only a remaining activation takes a pass after it; so does
@@ -315,7 +315,7 @@ package enum ConvolutionGEMM {
             if !startFromSum {
                 for row in rows { (c + row * ldc).update(repeating: 0, count: columns) }
             }
-            if finishes { finish(0..<columns) }
+            finish(0..<columns)
         }
     }
 }

@@ -64,7 +64,9 @@ public final class InferenceSession: Sendable {
         self.context = ExecutionContext(threads: options.threads)
         memoryPlans = options.memoryPlanning && !InferenceSession.arenaDisabled
             ? MemoryPlanCache(capacity: InferenceSession.memoryPlanCapacity) : nil
-        InferenceSession.configureBLAS()
+        // OpenBLAS single-threaded with its workers stopped; checked again at every run, in case
+        // the host program raised the count since.
+        BLASLibrary.keepSingleThreaded()
 
         let graph = model.graph
         var slots: [String: Int] = [:]
@@ -156,7 +158,7 @@ public final class InferenceSession: Sendable {
     }
 
     private func execute(_ inputs: [String: Tensor], allocator: RunAllocator?) throws -> [String: Tensor] {
-        InferenceSession.configureBLAS()
+        BLASLibrary.keepSingleThreaded()
         // A run nested in an operator of a planned run must not allocate from the outer plan.
         guard let allocator else { return try RunAllocator.uninstalled { try executeSteps(inputs, allocator: nil) } }
         return try allocator.installed { try executeSteps(inputs, allocator: allocator) }
@@ -269,13 +271,6 @@ public final class InferenceSession: Sendable {
         #if os(Linux)
         _ = glibcMallocTrim(0)
         #endif
-    }
-
-    /// OpenBLAS single-threaded with its workers stopped (``BLASLibrary/keepSingleThreaded()``),
-    /// checked at session creation and again at every run, in case the host program raised the
-    /// count since.
-    private static func configureBLAS() {
-        BLASLibrary.keepSingleThreaded()
     }
 }
 
