@@ -4,8 +4,9 @@ import Foundation
 /// Row-major single-precision matrix products: `C = alpha * op(A) * op(B) + beta * C`.
 ///
 /// The fast path is OpenBLAS `cblas_sgemm`, single-threaded (sessions keep OpenBLAS's thread count
-/// at 1; see `InferenceSession.configureBLAS`). Products big enough to share go through the pool-split overload in
-/// `MatrixMultiplication+Parallel.swift`, which calls this one from each pool thread.
+/// at 1; see `BLASLibrary.keepSingleThreaded`). Products big enough to share go through the
+/// pool-split overload in `MatrixMultiplication+Parallel.swift`, which calls this one from each pool
+/// thread.
 package enum MatrixMultiplication {
     /// `C[m, n] = alpha * op(A)[m, k] * op(B)[k, n] + beta * C[m, n]` through `cblas_sgemm`.
     ///
