@@ -30,8 +30,10 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // A header-only module: the instruction sets the build targets (see target_features.h).
+        .systemLibrary(name: "KilnTargetFeatures"),
         // The core runtime: depends on nothing but the toolchain and OpenBLAS.
-        .target(name: "Kiln", dependencies: ["CBLAS"]),
+        .target(name: "Kiln", dependencies: ["CBLAS", "KilnTargetFeatures"]),
         .target(name: "KilnTestSupport", dependencies: ["Kiln"]),
         // ONNX -> Kiln graph importer. Sources/KilnONNX/Generated/ comes from
         // Scripts/generate-onnx-protobuf.sh and is committed, so builds never need protoc.

@@ -73,7 +73,7 @@ import Testing
 
     // Depthwise: channels in and beside blocks of four, widths under, at and past the interior,
     // both strides, asymmetric and wide padding.
-    @Test(arguments: [1, 3, 4, 5, 8, 13])
+    @Test(arguments: [1, 3, 4, 5, 8, 13, 16, 48])
     func depthwiseMatchesReference(channels: Int) throws {
         let activations: [FusedActivation?] = [.clip(low: 0, high: 6), nil, .sigmoid, .leakyRelu(alpha: 0.1)]
         var seed: UInt64 = 10
@@ -90,6 +90,38 @@ import Testing
                     try Self.check(test, seed: seed, threads: Int(seed % 2) + 1)
                 }
             }
+        }
+    }
+
+    /// The 16-channel blocks that AVX-512 builds use where channels divide by 16 (a baseline build
+    /// would otherwise never run them): the same result, bit for bit, as the 4-channel blocks
+    /// checked against the reference above, interior and border columns, both strides.
+    @Test(arguments: [16, 48])
+    func sixteenChannelBlocksMatchFourChannelBlocks(channels: Int) throws {
+        for (width, stride, pads) in [(17, 1, [1, 1, 1, 1]), (9, 2, [0, 1, 2, 0]), (2, 1, [1, 3, 0, 2]), (20, 2, [1, 1, 1, 1])] {
+            let height = width % 4 + 3
+            let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [],
+                            attributes: ["strides": .ints([stride, stride]), "pads": .ints(pads)])
+            let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(inputSize: [height, width], kernel: [3, 3],
+                                                                                  ceilMode: false)
+            let x = try T.random([2, height, width, channels], seed: UInt64(width)).scalars(as: Float.self)
+            let w = try T.random([channels, 1, 3, 3], seed: UInt64(width + 1)).scalars(as: Float.self)
+            let b = try T.random([channels], seed: UInt64(width + 2)).scalars(as: Float.self)
+            let zeros = [Float](repeating: 0, count: width * channels)
+            let outputCount = 2 * geometry.outputSize[0] * geometry.outputSize[1] * channels
+            func convolve(lanes: Int) -> [Float] {
+                var packed = [Float](repeating: .nan, count: DepthwiseChannelsLast.packedWeightFloats(channels: channels, lanes: lanes))
+                DepthwiseChannelsLast.packWeights(w, channels: channels, lanes: lanes, into: &packed)
+                var y = [Float](repeating: .nan, count: outputCount)
+                DepthwiseChannelsLast.convolve3x3(x, packedWeights: packed, weights: w, bias: b, channels: channels,
+                                                  geometry: geometry, activation: .clip(low: -0.5, high: 0.5),
+                                                  zeroRow: zeros, rows: 0..<2 * geometry.outputSize[0], lanes: lanes,
+                                                  output: &y)
+                return y
+            }
+            let four = convolve(lanes: 4), sixteen = convolve(lanes: 16)
+            #expect(!four.contains { $0.isNaN }, "width \(width) stride \(stride)")
+            #expect(sixteen == four, "width \(width) stride \(stride)")
         }
     }
 
