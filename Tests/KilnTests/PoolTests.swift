@@ -201,4 +201,38 @@ import Testing
                       attributes: ["kernel_shape": .ints([2, 2])])
         }
     }
+
+    /// The 16-lane groups of the 3-wide stride-2 row maximum that AVX-512 builds run (a baseline
+    /// build never takes them through MaxPool): against the window maximum computed directly, with
+    /// NaNs in every tap (skipped, as on the scalar path) and ties, the 4-lane groups alike, and the column where each stops.
+    @Test(arguments: [4, 16])
+    func strideTwoRowMaximumGroups(lanes: Int) {
+        for (width, padLeft) in [(111, 0), (55, 1), (40, 0), (36, 1)] {
+            // The caller's row buffer has one float past the row.
+            var row = (0..<width + 1).map { Float(($0 * 37) % 11) - 5 }
+            for index in [10, 11, 12, width / 3] { row[index] = .nan }
+            let outputWidth = (width + padLeft - 3) / 2 + 1
+            let first = padLeft == 0 ? 0 : 1
+            var output = [Float](repeating: .infinity, count: outputWidth)
+            let stopped = row.withUnsafeBufferPointer { row in
+                output.withUnsafeMutableBufferPointer { output in
+                    lanes == 16
+                        ? PoolingKernels.maximum3Stride2Groups(row.baseAddress!, padLeft: padLeft, from: first,
+                                                               to: outputWidth, into: output.baseAddress!, as: SIMD16<Float>.self)
+                        : PoolingKernels.maximum3Stride2Groups(row.baseAddress!, padLeft: padLeft, from: first,
+                                                               to: outputWidth, into: output.baseAddress!, as: SIMD4<Float>.self)
+                }
+            }
+            #expect(stopped == first + (outputWidth - first) / lanes * lanes, "width \(width)")
+            for column in first..<stopped {
+                var maximum = -Float.infinity
+                for tap in 0..<3 {
+                    let value = row[2 * column - padLeft + tap]
+                    if value > maximum { maximum = value }
+                }
+                #expect(output[column] == maximum, "width \(width) column \(column)")
+            }
+            #expect(output[stopped...].allSatisfy { $0 == .infinity }, "width \(width): wrote past the groups")
+        }
+    }
 }

@@ -36,9 +36,25 @@ extension UnsafeMutablePointer<Float> {
 package protocol FloatVector: SIMD where Scalar == Float {
     /// Each lane limited to `low...high` (a NaN lane stays NaN).
     func clamped(low: Self, high: Self) -> Self
+    /// Lane by lane, `self` where it is greater than `current`, else `current` (a NaN in `self` is
+    /// skipped, as max pooling's running maximum does).
+    func larger(_ current: Self) -> Self
+    /// Lanes 0, 2, 4, ... of `low` followed by those of `high`.
+    static func evenLanes(_ low: Self, _ high: Self) -> Self
+    /// Lanes 1, 3, 5, ... of `low` followed by those of `high`.
+    static func oddLanes(_ low: Self, _ high: Self) -> Self
 }
 
 extension SIMD4: FloatVector where Scalar == Float {
+    @inline(__always)
+    package func larger(_ current: Self) -> Self { current.replacing(with: self, where: self .> current) }
+
+    @inline(__always)
+    package static func evenLanes(_ low: Self, _ high: Self) -> Self { Self(low[0], low[2], high[0], high[2]) }
+
+    @inline(__always)
+    package static func oddLanes(_ low: Self, _ high: Self) -> Self { Self(low[1], low[3], high[1], high[3]) }
+
     @inline(__always)
     package func clamped(low: Self, high: Self) -> Self {
         var value = self
@@ -49,6 +65,21 @@ extension SIMD4: FloatVector where Scalar == Float {
 }
 
 extension SIMD16: FloatVector where Scalar == Float {
+    @inline(__always)
+    package func larger(_ current: Self) -> Self { current.replacing(with: self, where: self .> current) }
+
+    @inline(__always)
+    package static func evenLanes(_ low: Self, _ high: Self) -> Self {
+        Self(low[0], low[2], low[4], low[6], low[8], low[10], low[12], low[14],
+             high[0], high[2], high[4], high[6], high[8], high[10], high[12], high[14])
+    }
+
+    @inline(__always)
+    package static func oddLanes(_ low: Self, _ high: Self) -> Self {
+        Self(low[1], low[3], low[5], low[7], low[9], low[11], low[13], low[15],
+             high[1], high[3], high[5], high[7], high[9], high[11], high[13], high[15])
+    }
+
     @inline(__always)
     package func clamped(low: Self, high: Self) -> Self {
         var value = self

@@ -167,20 +167,14 @@ package enum PoolingKernels {
     /// the taps fold without -inf and the result is the same as the general path's.
     private static func maximum3Stride2(_ row: UnsafePointer<Float>, inputWidth: Int, padLeft: Int, inner: Range<Int>,
                                         into destination: UnsafeMutablePointer<Float>, count outputWidth: Int) {
-        @inline(__always) func largerLanes(_ value: SIMD4<Float>, _ current: SIMD4<Float>) -> SIMD4<Float> {
-            current.replacing(with: value, where: value .> current)
-        }
         var outputColumn = inner.lowerBound
-        // Groups of four whose nine input columns lie inside the row.
-        while outputColumn + 4 <= inner.upperBound {
-            let x = 2 * outputColumn - padLeft
-            let low = (row + x).loadVector4(), high = (row + x + 4).loadVector4()
-            let left = SIMD4(low[0], low[2], high[0], high[2])
-            let center = SIMD4(low[1], low[3], high[1], high[3])
-            let right = SIMD4(low[2], high[0], high[2], row[x + 8])
-            (destination + outputColumn).storeVector4(largerLanes(right, largerLanes(center, left)))
-            outputColumn += 4
+        // Groups of 16 (in builds for AVX-512), then of four, whose input columns lie inside the row.
+        if BuildTarget.hasAVX512 {
+            outputColumn = maximum3Stride2Groups(row, padLeft: padLeft, from: outputColumn, to: inner.upperBound,
+                                                 into: destination, as: SIMD16<Float>.self)
         }
+        outputColumn = maximum3Stride2Groups(row, padLeft: padLeft, from: outputColumn, to: inner.upperBound,
+                                             into: destination, as: SIMD4<Float>.self)
         // The rest one column at a time; at the edges the window reaches into the padding (or, in
         // ceil mode, past the row) and only the taps inside the row count.
         func single(_ outputColumn: Int) {
@@ -194,6 +188,32 @@ package enum PoolingKernels {
         for remaining in outputColumn..<inner.upperBound { single(remaining) }
         for edge in 0..<min(inner.lowerBound, outputWidth) { single(edge) }
         for edge in min(inner.upperBound, outputWidth)..<outputWidth { single(edge) }
+    }
+
+    /// ``maximum3Stride2(_:inputWidth:padLeft:inner:into:count:)`` for output columns `from..<to`
+    /// in groups of `Vector.scalarCount`; returns the first column it left. Left, centre and right
+    /// taps are the even and odd lanes of two loads at `x` and the even lanes of two at `x + 2`.
+    /// The last group's loads reach column `x + 2 * lanes + 1`, one past its window: the caller's
+    /// row buffer has that float.
+    @inline(__always)
+    package static func maximum3Stride2Groups<Vector: FloatVector>(
+        _ row: UnsafePointer<Float>, padLeft: Int, from start: Int, to end: Int,
+        into destination: UnsafeMutablePointer<Float>, as _: Vector.Type
+    ) -> Int {
+        let lanes = Vector.scalarCount
+        // The running maximum starts from -inf as on the scalar path, so a NaN in any tap is skipped.
+        let lowest = Vector(repeating: -.infinity)
+        var outputColumn = start
+        while outputColumn + lanes <= end {
+            let x = 2 * outputColumn - padLeft
+            let low: Vector = (row + x).loadVector(), high: Vector = (row + x + lanes).loadVector()
+            let shiftedLow: Vector = (row + x + 2).loadVector(), shiftedHigh: Vector = (row + x + 2 + lanes).loadVector()
+            let left = Vector.evenLanes(low, high), center = Vector.oddLanes(low, high)
+            let right = Vector.evenLanes(shiftedLow, shiftedHigh)
+            (destination + outputColumn).storeVector(right.larger(center.larger(left.larger(lowest))))
+            outputColumn += lanes
+        }
+        return outputColumn
     }
 
     /// One separable pass: `[outer, inputSize[axis], inner]` to `[outer, outputSize[axis], inner]`.
