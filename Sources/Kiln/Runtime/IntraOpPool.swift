@@ -57,7 +57,8 @@ package final class IntraOpPool: @unchecked Sendable {
     /// Unmanaged (created once, kept for the process's life): taking a strong reference per claim
     /// cost a retain and a release, two atomic operations on the cache line of the counter itself.
     private let homes: [Unmanaged<HomeRange>]
-    /// Pieces of the current region finished (by anyone).
+    /// Pieces of the current region the workers finished (each adds its count when it runs out of
+    /// pieces; the dispatching thread counts its own locally).
     private let completed = Atomic<Int>(0)
     private let sleepers = NSCondition()
     private var job: ((_ participant: Int, _ piece: Int) -> Void)?
