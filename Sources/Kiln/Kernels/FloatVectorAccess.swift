@@ -34,11 +34,11 @@ extension UnsafeMutablePointer<Float> {
 /// extension, which for `SIMD16<Float>` became 16 scalar compares and mask inserts (an 11 ms
 /// MobileNetV2 instead of 3); the concrete types' own operators are single vector instructions.
 package protocol FloatVector: SIMD where Scalar == Float {
-    /// Each lane limited to `low...high` (a NaN lane stays NaN).
-    func clamped(low: Self, high: Self) -> Self
     /// Lane by lane, `self` where it is greater than `current`, else `current` (a NaN in `self` is
     /// skipped, as max pooling's running maximum does).
     func larger(_ current: Self) -> Self
+    /// Lane by lane, `self` where it is less than `current`, else `current`.
+    func smaller(_ current: Self) -> Self
     /// Lanes 0, 2, 4, ... of `low` followed by those of `high`.
     static func evenLanes(_ low: Self, _ high: Self) -> Self
     /// Lanes 1, 3, 5, ... of `low` followed by those of `high`.
@@ -50,23 +50,21 @@ extension SIMD4: FloatVector where Scalar == Float {
     package func larger(_ current: Self) -> Self { current.replacing(with: self, where: self .> current) }
 
     @inline(__always)
+    package func smaller(_ current: Self) -> Self { current.replacing(with: self, where: self .< current) }
+
+    @inline(__always)
     package static func evenLanes(_ low: Self, _ high: Self) -> Self { Self(low[0], low[2], high[0], high[2]) }
 
     @inline(__always)
     package static func oddLanes(_ low: Self, _ high: Self) -> Self { Self(low[1], low[3], high[1], high[3]) }
-
-    @inline(__always)
-    package func clamped(low: Self, high: Self) -> Self {
-        var value = self
-        value.replace(with: low, where: value .< low)
-        value.replace(with: high, where: value .> high)
-        return value
-    }
 }
 
 extension SIMD16: FloatVector where Scalar == Float {
     @inline(__always)
     package func larger(_ current: Self) -> Self { current.replacing(with: self, where: self .> current) }
+
+    @inline(__always)
+    package func smaller(_ current: Self) -> Self { current.replacing(with: self, where: self .< current) }
 
     @inline(__always)
     package static func evenLanes(_ low: Self, _ high: Self) -> Self {
@@ -79,12 +77,10 @@ extension SIMD16: FloatVector where Scalar == Float {
         Self(low[1], low[3], low[5], low[7], low[9], low[11], low[13], low[15],
              high[1], high[3], high[5], high[7], high[9], high[11], high[13], high[15])
     }
+}
 
+extension FloatVector {
+    /// Each lane limited to `low...high` (a NaN lane stays NaN), from the concrete comparisons.
     @inline(__always)
-    package func clamped(low: Self, high: Self) -> Self {
-        var value = self
-        value.replace(with: low, where: value .< low)
-        value.replace(with: high, where: value .> high)
-        return value
-    }
+    package func clamped(low: Self, high: Self) -> Self { high.smaller(low.larger(self)) }
 }
