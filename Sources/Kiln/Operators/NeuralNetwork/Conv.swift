@@ -281,12 +281,17 @@ extension Conv {
               groups == 1 || (depthwise && inputChannelsLast && DepthwiseChannelsLast.applies(geometry)) else {
             throw OperatorError("a channels-last Conv runs 2-D convolutions of group 1 or depthwise 3x3 ones (dilation 1, stride 1 or 2); this one has group \(groups), kernel \(geometry.kernel), strides \(geometry.strides), dilations \(geometry.dilations)")
         }
+        let direct = !depthwise && DirectConvolutionChannelsLast.applies(channels: channels, outputChannels: outputChannels,
+                                                                                  geometry: geometry)
         let count = depthwise ? DepthwiseChannelsLast.packedWeightFloats(channels: channels)
             : outputChannels * channels * geometry.kernelVolume
         // Local functions, not closure values: those cost a heap context per call.
         func pack(_ packed: UnsafeMutablePointer<Float>) {
             if depthwise {
                 DepthwiseChannelsLast.packWeights(w, channels: channels, into: packed)
+            } else if direct {
+                DirectConvolutionChannelsLast.packWeights(w, outputChannels: outputChannels, channels: channels,
+                                                          kernelVolume: geometry.kernelVolume, into: packed)
             } else {
                 ChannelsLastGEMM.packWeights(w, outputChannels: outputChannels, channels: channels,
                                              kernelVolume: geometry.kernelVolume, inputChannelsLast: self.inputChannelsLast,
@@ -297,6 +302,11 @@ extension Conv {
             if depthwise {
                 try self.depthwiseChannelsLast(x, packed: packed, w, b, z, y, batch: batch, channels: channels,
                                                geometry: geometry, context: context)
+            } else if direct {
+                try DirectConvolutionChannelsLast.convolve(x, inputChannelsLast: self.inputChannelsLast, weights: packed,
+                                                           bias: b, residual: z, output: y, batch: batch,
+                                                           channels: channels, outputChannels: outputChannels,
+                                                           geometry: geometry, activation: activation, context: context)
             } else {
                 try ChannelsLastGEMM.convolve(x, inputChannelsLast: self.inputChannelsLast, weights: packed,
                                               storedWeights: w, bias: b, residual: z, output: y, batch: batch,

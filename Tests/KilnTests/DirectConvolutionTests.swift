@@ -1,0 +1,107 @@
+import Kiln
+import KilnTestSupport
+import Testing
+
+/// ``DirectConvolutionChannelsLast`` called directly (a baseline build never selects it, so `Conv`
+/// alone would not run it here) against the textbook NCHW reference permuted to channels-last.
+@Suite struct DirectConvolutionTests {
+    typealias T = NeuralNetworkTesting
+    typealias Case = ChannelsLastTests.Case
+
+    /// Both strides (phase planes), asymmetric and no padding, a 5x5 and a 1x1 kernel (read in place
+    /// when unpadded), NCHW input, widths below one block, residual and non-clamp activations.
+    static let cases: [Case] = [
+        Case(channels: 16, outputChannels: 64, spatial: [9, 11]),
+        Case(batch: 2, channels: 8, outputChannels: 128, spatial: [6, 5], pads: [0, 1, 2, 0], activation: .relu),
+        Case(channels: 3, outputChannels: 64, spatial: [15, 16], strides: [2, 2], pads: [0, 0, 0, 0],
+             activation: .clip(low: -0.5, high: 0.5), inputChannelsLast: false),
+        Case(batch: 2, channels: 5, outputChannels: 64, spatial: [12, 13], kernel: [5, 5], strides: [2, 1],
+             pads: [2, 1, 1, 2], bias: false, residual: true, activation: .sigmoid),
+        Case(batch: 3, channels: 24, outputChannels: 192, spatial: [4, 3], kernel: [1, 1], pads: [0, 0, 0, 0],
+             residual: true, activation: .relu),
+        Case(channels: 7, outputChannels: 64, spatial: [2, 2], kernel: [1, 1], pads: [0, 0, 0, 0]),
+        Case(channels: 9, outputChannels: 64, spatial: [1, 1], kernel: [3, 3], pads: [1, 1, 1, 1], activation: .gelu),
+    ]
+
+    @Test(arguments: cases)
+    func matchesReference(test: Case) throws {
+        for threads in [1, 2] { try Self.check(test, seed: 70, threads: threads) }
+    }
+
+    /// Written into every other block of 64 channels of a wider output (as into a concatenation),
+    /// leaving the channels between untouched.
+    @Test func writesIntoAWiderOutput() throws {
+        try Self.check(Case(batch: 2, channels: 16, outputChannels: 64, spatial: [7, 8], activation: .relu),
+                       seed: 90, threads: 2, outputStride: 192, channelOffset: 64)
+    }
+
+    @Test func unsupportedShapesAreATypedError() throws {
+        let geometry = SlidingWindowGeometry(inputSize: [4, 4], outputSize: [4, 4], kernel: [3, 3], strides: [1, 1],
+                                             dilations: [1, 1], padsBegin: [1, 1], padsEnd: [1, 1])
+        #expect(!DirectConvolutionChannelsLast.supports(outputChannels: 48, geometry: geometry))
+        let x = [Float](repeating: 1, count: 16 * 4), w = [Float](repeating: 1, count: 48 * 4 * 9)
+        var y = [Float](repeating: 0, count: 16 * 48)
+        #expect(throws: OperatorError.self) {
+            try DirectConvolutionChannelsLast.convolve(x, inputChannelsLast: true, weights: w, bias: nil, residual: nil,
+                                                       output: &y, batch: 1, channels: 4, outputChannels: 48,
+                                                       geometry: geometry, activation: nil,
+                                                       context: ExecutionContext(threads: 1))
+        }
+    }
+
+    static func check(_ test: Case, seed: UInt64, threads: Int, outputStride: Int? = nil, channelOffset: Int = 0) throws {
+        let x = T.random([test.batch, test.channels] + test.spatial, seed: seed)
+        let w = T.random([test.outputChannels, test.channels] + test.kernel, seed: seed + 1)
+        let b = T.random([test.outputChannels], seed: seed + 2)
+        let node = Node(name: "conv", opType: "Conv", inputs: [], outputs: [],
+                        attributes: ["strides": .ints(test.strides), "pads": .ints(test.pads)])
+        let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(inputSize: test.spatial, kernel: test.kernel,
+                                                                              ceilMode: false)
+        #expect(DirectConvolutionChannelsLast.supports(outputChannels: test.outputChannels, geometry: geometry))
+        let outputShape = [test.batch, test.outputChannels] + geometry.outputSize
+        let z = T.random(outputShape, seed: seed + 3)
+        let expected = try ChannelsLastTests.permuted(T.reference(outputShape, [x, w, b, z]) { pointers, output in
+            ConvolutionKernels.reference(input: pointers[0], weights: pointers[1], bias: test.bias ? pointers[2] : nil,
+                                         output: output, batch: test.batch, inputChannels: test.channels,
+                                         outputChannels: test.outputChannels, groups: 1, geometry: geometry)
+            for index in 0..<outputShape.reduce(1, *) {
+                let sum = output[index] + (test.residual ? pointers[3][index] : 0)
+                output[index] = test.activation?.reference(sum) ?? sum
+            }
+        }, toChannelsLast: true).scalars(as: Float.self)
+
+        let input = try (test.inputChannelsLast ? ChannelsLastTests.permuted(x, toChannelsLast: true) : x)
+            .scalars(as: Float.self)
+        let weights = try w.scalars(as: Float.self), bias = try b.scalars(as: Float.self)
+        let residual = try ChannelsLastTests.permuted(z, toChannelsLast: true).scalars(as: Float.self)
+        var packed = [Float](repeating: .nan, count: weights.count)
+        DirectConvolutionChannelsLast.packWeights(weights, outputChannels: test.outputChannels, channels: test.channels,
+                                                  kernelVolume: geometry.kernelVolume, into: &packed)
+        let stride = outputStride ?? test.outputChannels
+        let positions = test.batch * geometry.outputVolume
+        var y = [Float](repeating: -7, count: positions * stride)
+        try y.withUnsafeMutableBufferPointer { y in
+            try DirectConvolutionChannelsLast.convolve(
+                input, inputChannelsLast: test.inputChannelsLast, weights: packed, bias: test.bias ? bias : nil,
+                residual: test.residual ? residual : nil, output: y.baseAddress! + channelOffset, outputStride: stride,
+                batch: test.batch, channels: test.channels, outputChannels: test.outputChannels, geometry: geometry,
+                activation: test.activation, context: ExecutionContext(threads: threads))
+        }
+        var worst: Float = 0, untouched = true
+        for position in 0..<positions {
+            for channel in 0..<stride {
+                let value = y[position * stride + channel]
+                let written = channel - channelOffset
+                guard written >= 0, written < test.outputChannels else {
+                    untouched = untouched && value == -7
+                    continue
+                }
+                let want = expected[position * test.outputChannels + written]
+                worst = max(worst, abs(value - want) / (1e-4 + 1e-4 * abs(want)))
+                if value.isNaN { worst = .infinity }
+            }
+        }
+        #expect(worst <= 1, "\(test) threads \(threads): worst error \(worst) tolerances")
+        #expect(untouched, "\(test): wrote outside its channels")
+    }
+}
