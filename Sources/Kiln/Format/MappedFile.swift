@@ -35,6 +35,21 @@ package final class MappedFile: @unchecked Sendable {
         mappedLength = length
     }
 
+    /// Gives back the physical pages that lie wholly inside `byteCount` bytes at `region` (a
+    /// region of this mapping; anything else is ignored), for weights a kernel has copied into a
+    /// layout of its own. The mapping is read-only and private, so its pages are clean copies of
+    /// the file's: reading the region again faults them back in from the file. ONNX Runtime
+    /// likewise frees an initializer once it has prepacked it.
+    package func releasePages(of region: UnsafeRawPointer, byteCount: Int) {
+        guard let base = bytes.baseAddress, byteCount > 0 else { return }
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = Int(bitPattern: region), end = start + byteCount
+        guard pageSize > 0, start >= Int(bitPattern: base), end <= Int(bitPattern: base) + bytes.count else { return }
+        let first = (start + pageSize - 1) / pageSize * pageSize, last = end / pageSize * pageSize
+        guard last > first, let pages = UnsafeMutableRawPointer(bitPattern: first) else { return }
+        _ = madvise(pages, last - first, Int32(MADV_DONTNEED))
+    }
+
     private static func lastError(_ action: String) -> String {
         "\(action): \(String(cString: strerror(errno)))"
     }

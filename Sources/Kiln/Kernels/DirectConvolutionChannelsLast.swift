@@ -22,11 +22,10 @@ import Foundation
 /// Sixteen-lane vectors only run at full speed in builds for AVX-512 (``BuildTarget``); the kernel
 /// is selected there (``applies(channels:outputChannels:geometry:)``) and is correct, but slow, anywhere.
 package enum DirectConvolutionChannelsLast {
-    typealias Vector = SIMD16<Float>
-    /// Output channels per block: four vectors.
-    package static let channelGroup = 64
+    /// Output channels per block.
+    package static let channelGroup = BroadcastBlockKernel.columns
     /// Output positions per block.
-    static let positionsPerBlock = 6
+    static let positionsPerBlock = BroadcastBlockKernel.rows
 
     /// Whether `Conv` runs this convolution here, measured against im2col + OpenBLAS in SqueezeNet
     /// (2 threads): an AVX-512 build, a kernel larger than 1x1 (the pointwise layers ran 5-30%
@@ -101,22 +100,13 @@ package enum DirectConvolutionChannelsLast {
         let items = batch * blocksPerImage * groups
         let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
         let imagePositions = geometry.outputVolume
-        let (low, high) = residual == nil ? activation?.clampBounds ?? (-.infinity, .infinity) : (-.infinity, .infinity)
-        // In memory, read only after the accumulation: held in registers they pushed two of the 24
-        // accumulators onto the stack inside the loop.
-        let bounds = [Vector(repeating: low), Vector(repeating: high)]
-        let remaining: FusedActivation? = residual == nil ? activation?.unlessClamp : activation
+        let (bounds, remaining) = BroadcastBlockKernel.epilogue(activation: activation, addsResidual: residual != nil)
         let needsEpilogue = remaining != nil || residual != nil
-        let zeroBias = Vector()
         let flopsPerItem = positionsPerBlock * channelGroup * taps * channels
         tapOffsets.withUnsafeBufferPointer { tapOffsets in bounds.withUnsafeBufferPointer { bounds in
             let tapOffsets = tapOffsets.baseAddress!, bounds = bounds.baseAddress!
             context.parallelFor(items, minimumChunk: max(1, 1 << 20 / max(1, flopsPerItem))) { range in
-                var targets: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?,
-                              UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?)
-                    = (nil, nil, nil, nil, nil, nil)
-                withUnsafeMutableBytes(of: &targets) { raw in
-                    let outputs = raw.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<Float>?.self)
+                BroadcastBlockKernel.withOutputSlots { outputs in
                     for item in range {
                         let group = item % groups, block = item / groups
                         let image = block / blocksPerImage
@@ -134,10 +124,10 @@ package enum DirectConvolutionChannelsLast {
                             column += 1
                             if column == gridWidth { column = 0; row += 1 }
                         }
-                        block6(source + image * imageFloats + first * channels, channels: channels,
+                        BroadcastBlockKernel.block6(source + image * imageFloats + first * channels, channels: channels,
                                tapOffsets: tapOffsets, taps: taps,
                                weights: weights + group * taps * channels * channelGroup,
-                               bias: bias.map { $0 + group * channelGroup }, zeroBias: zeroBias,
+                               bias: bias.map { $0 + group * channelGroup },
                                bounds: bounds, outputs: outputs)
                         guard needsEpilogue else { continue }
                         for slot in 0..<positionsPerBlock {
@@ -155,91 +145,6 @@ package enum DirectConvolutionChannelsLast {
                 }
             }
         }}
-    }
-
-    /// `value` limited to `low...high`, a NaN lane kept (as ``FusedActivation/clamp(_:low:high:)``).
-    @inline(__always)
-    private static func clamp(_ value: Vector, _ low: Vector, _ high: Vector) -> Vector {
-        value.replacing(with: low, where: value .< low).replacing(with: high, where: value .> high)
-    }
-
-    /// Six output positions (`channels` floats apart from `input`) x 64 output channels, over every
-    /// tap and input channel, clamped to `bounds[0]...bounds[1]`. A nil output skips its position.
-    @inline(__always)
-    private static func block6(_ input: UnsafePointer<Float>, channels: Int, tapOffsets: UnsafePointer<Int>, taps: Int,
-                               weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, zeroBias: Vector,
-                               bounds: UnsafePointer<Vector>, outputs: UnsafePointer<UnsafeMutablePointer<Float>?>) {
-        let b0 = bias.map { $0.loadVector(as: Vector.self) } ?? zeroBias
-        let b1 = bias.map { ($0 + 16).loadVector(as: Vector.self) } ?? zeroBias
-        let b2 = bias.map { ($0 + 32).loadVector(as: Vector.self) } ?? zeroBias
-        let b3 = bias.map { ($0 + 48).loadVector(as: Vector.self) } ?? zeroBias
-        var a00 = b0, a01 = b1, a02 = b2, a03 = b3
-        var a10 = b0, a11 = b1, a12 = b2, a13 = b3
-        var a20 = b0, a21 = b1, a22 = b2, a23 = b3
-        var a30 = b0, a31 = b1, a32 = b2, a33 = b3
-        var a40 = b0, a41 = b1, a42 = b2, a43 = b3
-        var a50 = b0, a51 = b1, a52 = b2, a53 = b3
-        var w = weights
-        let c = channels
-        for tap in 0..<taps {
-            let x = input + tapOffsets[tap]
-            for k in 0..<c {
-                let w0 = w.loadVector(as: Vector.self), w1 = (w + 16).loadVector(as: Vector.self)
-                let w2 = (w + 32).loadVector(as: Vector.self), w3 = (w + 48).loadVector(as: Vector.self)
-                w += channelGroup
-                var v = Vector(repeating: x[k])
-                a00.addProduct(v, w0); a01.addProduct(v, w1); a02.addProduct(v, w2); a03.addProduct(v, w3)
-                v = Vector(repeating: x[c + k])
-                a10.addProduct(v, w0); a11.addProduct(v, w1); a12.addProduct(v, w2); a13.addProduct(v, w3)
-                v = Vector(repeating: x[2 * c + k])
-                a20.addProduct(v, w0); a21.addProduct(v, w1); a22.addProduct(v, w2); a23.addProduct(v, w3)
-                v = Vector(repeating: x[3 * c + k])
-                a30.addProduct(v, w0); a31.addProduct(v, w1); a32.addProduct(v, w2); a33.addProduct(v, w3)
-                v = Vector(repeating: x[4 * c + k])
-                a40.addProduct(v, w0); a41.addProduct(v, w1); a42.addProduct(v, w2); a43.addProduct(v, w3)
-                v = Vector(repeating: x[5 * c + k])
-                a50.addProduct(v, w0); a51.addProduct(v, w1); a52.addProduct(v, w2); a53.addProduct(v, w3)
-            }
-        }
-        let low = bounds[0], high = bounds[1]
-        // Written out, not through a helper taking the four vectors: Swift did not inline that one
-        // and passed it the vectors in 128-bit pieces through memory.
-        if let target = outputs[0] {
-            target.storeVector(clamp(a00, low, high))
-            (target + 16).storeVector(clamp(a01, low, high))
-            (target + 32).storeVector(clamp(a02, low, high))
-            (target + 48).storeVector(clamp(a03, low, high))
-        }
-        if let target = outputs[1] {
-            target.storeVector(clamp(a10, low, high))
-            (target + 16).storeVector(clamp(a11, low, high))
-            (target + 32).storeVector(clamp(a12, low, high))
-            (target + 48).storeVector(clamp(a13, low, high))
-        }
-        if let target = outputs[2] {
-            target.storeVector(clamp(a20, low, high))
-            (target + 16).storeVector(clamp(a21, low, high))
-            (target + 32).storeVector(clamp(a22, low, high))
-            (target + 48).storeVector(clamp(a23, low, high))
-        }
-        if let target = outputs[3] {
-            target.storeVector(clamp(a30, low, high))
-            (target + 16).storeVector(clamp(a31, low, high))
-            (target + 32).storeVector(clamp(a32, low, high))
-            (target + 48).storeVector(clamp(a33, low, high))
-        }
-        if let target = outputs[4] {
-            target.storeVector(clamp(a40, low, high))
-            (target + 16).storeVector(clamp(a41, low, high))
-            (target + 32).storeVector(clamp(a42, low, high))
-            (target + 48).storeVector(clamp(a43, low, high))
-        }
-        if let target = outputs[5] {
-            target.storeVector(clamp(a50, low, high))
-            (target + 16).storeVector(clamp(a51, low, high))
-            (target + 32).storeVector(clamp(a52, low, high))
-            (target + 48).storeVector(clamp(a53, low, high))
-        }
     }
 }
 

@@ -55,6 +55,13 @@ package final class TensorStorage: @unchecked Sendable {
     /// True when the bytes belong to another object (e.g. a mapped file) and must not be written.
     package var isBorrowed: Bool { borrowed }
 
+    /// For bytes borrowed from a mapped `.kiln` file, gives their pages back
+    /// (``MappedFile/releasePages(of:byteCount:)``): for a constant an operator has repacked and
+    /// will not read again. Does nothing for any other storage.
+    package func releaseMappedPages() {
+        (owner as? MappedFile)?.releasePages(of: bytes, byteCount: byteCount)
+    }
+
     deinit {
         if owner == nil { bytes.deallocate() }
     }

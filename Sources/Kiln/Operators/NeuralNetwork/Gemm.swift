@@ -12,6 +12,9 @@ package struct Gemm: Operator {
     package let transposeB: Bool
     /// Applied to the output in place after the product (convert-time fusion).
     package let activation: FusedActivation?
+    /// Set by ``prepare(constants:)`` when B is a constant that ``PackedMatrixMultiplication`` takes:
+    /// B packed into its panels on the first run, kept for the next.
+    private var packedWeights: TransformedWeightsCache?
 
     package init(node: Node, opset: Int) throws {
         try node.expectArity(inputs: 2...3)
@@ -20,6 +23,12 @@ package struct Gemm: Operator {
         beta = try node.float("beta", default: 1)
         transposeA = try node.int("transA", default: 0) != 0
         transposeB = try node.int("transB", default: 0) != 0
+    }
+
+    package mutating func prepare(constants: [Tensor?]) throws {
+        guard constants.count > 1, let b = constants[1], b.dtype == .float32, b.rank == 2,
+              PackedMatrixMultiplication.applies(columns: transposeB ? b.shape[0] : b.shape[1]) else { return }
+        packedWeights = TransformedWeightsCache()
     }
 
     /// M, K, N dims of the product from the shapes of A and B, with the inner dims checked.
@@ -80,6 +89,20 @@ package struct Gemm: Operator {
                     let biasOverColumns = c.map { beta == 1 && $0.count == n && $0.shape.last == n } ?? true
                     if !transposeA, alpha == 1, !useBias || biasOverColumns {
                         let bias = useBias ? c : nil
+                        if let packedWeights, PackedMatrixMultiplication.supports(rows: m) {
+                            let packed = try packedWeights.values(count: k * n) { packed in
+                                PackedMatrixMultiplication.pack(right, transposeB: transposeB, k: k, n: n, into: packed)
+                                b.storage.releaseMappedPages()
+                            }
+                            try packed.withUnsafeBufferPointer { packed in
+                                try bias.withUnsafeFloatPointer { biasValues in
+                                    try PackedMatrixMultiplication.multiply(m: m, n: n, k: k, a: left, packed: packed.baseAddress!,
+                                                                            bias: biasValues, residual: nil,
+                                                                            activation: activation, c: y, context: context)
+                                }
+                            }
+                            return
+                        }
                         try bias.withUnsafeFloatPointer { biasValues in
                             try MatrixMultiplication.multiplyAddingBias(m: m, n: n, k: k, a: left, b: right,
                                                                         transposeB: transposeB, bias: biasValues,

@@ -18,12 +18,21 @@ package struct MatMul: Operator {
     /// (``FuseResidualAddPass``; the bias slot is then "" when there is no bias).
     package let addsResidual: Bool
     package let activation: FusedActivation?
+    /// Set by ``prepare(constants:)`` when B is a constant matrix that ``PackedMatrixMultiplication``
+    /// takes: B packed into its panels on the first run, kept for the next.
+    private var packedWeights: TransformedWeightsCache?
 
     package init(node: Node, opset: Int) throws {
         addsBias = try node.int(Self.biasAttributeName, default: 0) != 0
         addsResidual = try node.int(FuseResidualAddPass.attributeName, default: 0) != 0
         activation = try FusedActivation(node: node)
         try node.expectArity(inputs: addsResidual ? 4...4 : (addsBias ? 3...3 : 2...2))
+    }
+
+    package mutating func prepare(constants: [Tensor?]) throws {
+        guard constants.count > 1, let b = constants[1], b.dtype == .float32, b.rank == 2,
+              PackedMatrixMultiplication.applies(columns: b.shape[1]) else { return }
+        packedWeights = TransformedWeightsCache()
     }
 
     /// Checks the fused bias against the product's last dim.
@@ -97,7 +106,21 @@ package struct MatMul: Operator {
                     if rightBatch.allSatisfy({ $0 == 1 }) && leftBatch.count == batch.count {
                         // B is one matrix: fold A's batch dims into its rows.
                         let rows = leftBatch.reduce(1, *) * m
-                        if addsBias || addsResidual || activation != nil {
+                        if let packedWeights, b.rank == 2, PackedMatrixMultiplication.supports(rows: rows) {
+                            let packed = try packedWeights.values(count: k * n) { packed in
+                                PackedMatrixMultiplication.pack(w, transposeB: false, k: k, n: n, into: packed)
+                                b.storage.releaseMappedPages()
+                            }
+                            try packed.withUnsafeBufferPointer { packed in
+                                try bias.withUnsafeFloatPointer { biasValues in
+                                    try residual.withUnsafeFloatPointer { residualValues in
+                                        try PackedMatrixMultiplication.multiply(
+                                            m: rows, n: n, k: k, a: x, packed: packed.baseAddress!, bias: biasValues,
+                                            residual: residualValues, activation: activation, c: y, context: context)
+                                    }
+                                }
+                            }
+                        } else if addsBias || addsResidual || activation != nil {
                             try bias.withUnsafeFloatPointer { biasValues in
                                 try residual.withUnsafeFloatPointer { residualValues in
                                     try MatrixMultiplication.multiplyAddingBias(
