@@ -268,6 +268,94 @@ import Testing
             == [Attribute.ints([0, 2, 3, 1]).description, Attribute.ints([0, 3, 1, 2]).description])
     }
 
+    /// Stem (3x3 stride 2), a ceil-mode MaxPool, `fires` Fire modules (squeeze 1x1, expand 1x1 and
+    /// 3x3 joined by a Concat), a MaxPool, a 1x1 classifier and global average pooling; Relus fused.
+    static func squeezeNetLike(fires: Int = 2, channels: Int = 8) throws -> Graph {
+        var builder = GraphBuilder()
+        var seed: UInt64 = 200
+        func conv(_ x: String, _ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1) -> String {
+            seed += 2
+            let w = builder.constant(PassTesting.random([cout, cin, kernel, kernel], seed: seed, in: -0.5...0.5))
+            let b = builder.constant(PassTesting.random([cout], seed: seed + 1))
+            let pad = stride == 1 ? kernel / 2 : 0
+            return builder.node("Relu", [builder.node("Conv", [x, w, b], attributes: [
+                "pads": .ints([pad, pad, pad, pad]), "strides": .ints([stride, stride]),
+            ])])
+        }
+        func maxPool(_ x: String) -> String {
+            builder.node("MaxPool", [x], attributes: ["kernel_shape": .ints([3, 3]), "strides": .ints([2, 2]),
+                                                      "ceil_mode": .int(1)])
+        }
+        let image = builder.input("image", .float32, [.symbolic("batch"), .fixed(3), .fixed(29), .fixed(27)])
+        var x = maxPool(conv(image, 3, 2 * channels, kernel: 3, stride: 2))
+        var width = 2 * channels
+        for _ in 0..<fires {
+            let squeezed = conv(x, width, channels, kernel: 1)
+            x = builder.node("Concat", [conv(squeezed, channels, 2 * channels, kernel: 1),
+                                        conv(squeezed, channels, 2 * channels, kernel: 3)], attributes: ["axis": .int(1)])
+            width = 4 * channels
+        }
+        x = conv(maxPool(x), width, 5, kernel: 1)
+        builder.output(builder.node("Flatten", [builder.node("GlobalAveragePool", [x])]), as: "logits")
+        var graph = try builder.build()
+        try PassPipeline([FuseActivationPass(), DeadNodeEliminationPass()]).run(&graph)
+        return graph
+    }
+
+    @Test func fireModulesRunChannelsLastWithoutTransposes() throws {
+        let (graph, fired) = try PassTesting.apply(ChannelsLastPass(), to: try Self.squeezeNetLike(), tolerance: 1e-4)
+        // 8 convolutions, 2 MaxPools, 2 Concats.
+        #expect(fired == 12)
+        #expect(PassTesting.count("Transpose", in: graph) == 0)
+        #expect(graph.nodes.filter { $0.opType == "Concat" }.allSatisfy { $0.attributes["axis"]?.description == "3" })
+        #expect(graph.nodes.filter { $0.opType == "MaxPool" }.allSatisfy {
+            $0.attributes["kiln_channels_last"]?.description == "1"
+        })
+    }
+
+    @Test func fireModulesWithWideInputsStayNCHW() throws {
+        // 64 channels into every 3x3 layer: Winograd's range in NCHW, so nothing is converted.
+        let (graph, fired) = try PassTesting.apply(ChannelsLastPass(), to: try Self.squeezeNetLike(channels: 64))
+        #expect(fired == 0)
+        #expect(graph.nodes.allSatisfy { $0.attributes["kiln_channels_last"] == nil })
+    }
+
+    /// Padding, ceil mode, stride 1 and 2, dilation, channels in and beside vector blocks, both
+    /// block widths (a baseline build never picks 16 itself), against the NCHW kernel.
+    @Test(arguments: [1, 5, 16, 35])
+    func maxPoolMatchesNCHW(channels: Int) throws {
+        for (kernel, strides, dilations, pads, ceil) in [([3, 3], [2, 2], [1, 1], [0, 0, 0, 0], 1),
+                                                         ([2, 3], [1, 2], [2, 1], [1, 0, 1, 2], 0),
+                                                         ([3, 3], [2, 2], [1, 1], [1, 1, 1, 1], 0)] {
+            let attributes: [String: Attribute] = [
+                "kernel_shape": .ints(kernel), "strides": .ints(strides), "dilations": .ints(dilations),
+                "pads": .ints(pads), "ceil_mode": .int(ceil),
+            ]
+            let x = T.random([2, channels, 9, 8], seed: UInt64(channels))
+            var values = try x.scalars(as: Float.self)
+            values[3] = .nan
+            let withNaN = try Tensor(shape: x.shape, scalars: values)
+            let expected = try T.run(MaxPool.self, [withNaN], attributes: attributes)[0]
+            var channelsLast = attributes
+            channelsLast["kiln_channels_last"] = .int(1)
+            let y = try T.run(MaxPool.self, [try Self.permuted(withNaN, toChannelsLast: true)], attributes: channelsLast,
+                              threads: 2)[0]
+            let back = try Self.permuted(y, toChannelsLast: false)
+            #expect(try back.scalars(as: Float.self).elementsEqual(expected.scalars(as: Float.self)) { $0 == $1 || ($0.isNaN && $1.isNaN) },
+                    "kernel \(kernel) strides \(strides)")
+            for lanes in [4, 16] where channels % lanes == 0 {
+                let node = Node(name: "pool", opType: "MaxPool", inputs: [], outputs: [], attributes: attributes)
+                let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(inputSize: [9, 8], kernel: kernel,
+                                                                                      ceilMode: ceil == 1)
+                let input = try Self.permuted(withNaN, toChannelsLast: true).scalars(as: Float.self)
+                var output = [Float](repeating: .nan, count: y.count)
+                MaxPoolChannelsLast.pool(input, output: &output, batch: 2, channels: channels, geometry: geometry,
+                                         context: ExecutionContext(threads: 1), lanes: lanes)
+                #expect(output.elementsEqual(try y.scalars(as: Float.self)) { $0 == $1 || ($0.isNaN && $1.isNaN) })
+            }
+        }
+    }
+
     @Test func thePipelineCanLeaveThePassOut() {
         #expect(PassPipeline.default.names.contains("channels_last"))
         #expect(!PassPipeline.default.skipping(["channels_last"]).names.contains("channels_last"))

@@ -14,10 +14,14 @@
 /// channels-last output.
 ///
 /// Members of a chain: float32 2-D `Conv` nodes with known input channels and weight shape that are group 1 (any kernel) or
-/// depthwise 3x3 (dilation 1, stride 1 or 2), connected through their input X or fused residual Z.
-/// A chain is converted when it holds at least ``minimumDepthwise`` depthwise convolutions; others
-/// (a ResNet, whose 3x3 layers run Winograd in NCHW) stay as they are. Converted nodes carry the
-/// Kiln-internal attribute `kiln_channels_last = 1` and keep ONNX's weight layout.
+/// depthwise 3x3 (dilation 1, stride 1 or 2), connected through their input X or fused residual Z;
+/// and, between them, 2-D float32 `MaxPool`s and `Concat`s along the channels (a SqueezeNet's Fire
+/// modules). A chain is converted when it holds at least ``minimumDepthwise`` depthwise
+/// convolutions, or as many group-1 stride-1 convolutions larger than 1x1 with fewer input
+/// channels than NCHW's Winograd takes (channels-last runs those directly in AVX-512 builds,
+/// ``DirectConvolutionChannelsLast``); others (a ResNet, whose 3x3 layers run Winograd in NCHW)
+/// stay as they are. Converted convolutions and max poolings carry the Kiln-internal attribute
+/// `kiln_channels_last = 1` and keep ONNX's weight layout; a converted `Concat` joins along axis 3.
 ///
 /// Run it after the fusion passes (``PassPipeline/default`` runs it once, after they settle): a
 /// converted node's output only reaches NCHW readers through a `Transpose`, so an activation or
@@ -40,12 +44,24 @@ public struct ChannelsLastPass: GraphPass {
 
     public init() {}
 
+    /// What a member is.
+    enum Kind: Equatable {
+        case depthwise
+        /// A group-1 convolution; `direct` when stride 1, larger than 1x1 and with fewer input
+        /// channels than NCHW's Winograd takes.
+        case groupOne(direct: Bool)
+        /// A `MaxPool` or `Concat`: any layout in, the same layout out.
+        case passThrough
+    }
+
     public func run(_ graph: inout Graph) throws -> Int {
-        var depthwise: [Int: Bool] = [:]
+        var kinds: [Int: Kind] = [:]
         for (index, node) in graph.nodes.enumerated() {
-            if let isDepthwise = try Self.kind(of: node, in: graph) { depthwise[index] = isDepthwise }
+            if let kind = try Self.kind(of: node, in: graph) { kinds[index] = kind }
         }
-        guard depthwise.values.filter({ $0 }).count >= Self.minimumDepthwise else { return 0 }
+        func count(_ kind: Kind, in indices: some Sequence<Int>) -> Int { indices.filter { kinds[$0] == kind }.count }
+        guard count(.depthwise, in: kinds.keys) >= Self.minimumDepthwise
+                || count(.groupOne(direct: true), in: kinds.keys) >= Self.minimumDepthwise else { return 0 }
 
         // Chains: members joined through the values one produces and another reads as X or Z.
         var parent = Array(graph.nodes.indices)
@@ -58,23 +74,35 @@ public struct ChannelsLastPass: GraphPass {
             return index
         }
         let producers = graph.producers()
-        for (index, _) in depthwise {
-            for value in Self.layoutInputs(of: graph.nodes[index]) {
-                if let producer = producers[value], depthwise[producer] != nil { parent[root(index)] = root(producer) }
+        for (index, kind) in kinds {
+            for value in Self.layoutInputs(of: graph.nodes[index], kind: kind) {
+                if let producer = producers[value], kinds[producer] != nil { parent[root(index)] = root(producer) }
             }
         }
-        var depthwiseInChain: [Int: Int] = [:]
-        for (index, isDepthwise) in depthwise where isDepthwise { depthwiseInChain[root(index), default: 0] += 1 }
-        let members = depthwise.filter { depthwiseInChain[root($0.key), default: 0] >= Self.minimumDepthwise }
-        guard !members.isEmpty else { return 0 }
+        var chains: [Int: [Int]] = [:]
+        for index in kinds.keys { chains[root(index), default: []].append(index) }
+        let converted = chains.values.filter { chain in
+            count(.depthwise, in: chain) >= Self.minimumDepthwise
+                || count(.groupOne(direct: true), in: chain) >= Self.minimumDepthwise
+        }
+        // A chain of poolings and joins alone gains nothing.
+        let members = kinds.filter { index, _ in converted.contains { $0.contains(index) } }
+        guard members.values.contains(where: { $0 != .passThrough }) else { return 0 }
 
         rewrite(&graph, members: members)
         try graph.inferTypes()
         return members.count
     }
 
-    /// nil when `node` cannot run channels-last; else whether it is depthwise.
-    static func kind(of node: Node, in graph: Graph) throws -> Bool? {
+    /// nil when `node` cannot run channels-last.
+    static func kind(of node: Node, in graph: Graph) throws -> Kind? {
+        if node.domain.isEmpty, ["MaxPool", "Concat"].contains(node.opType), node.attributes[attributeName] == nil,
+           node.outputs.count == 1, !node.inputs.isEmpty,
+           node.inputs.allSatisfy({ graph.valueTypes[$0]?.dtype == .float32 && graph.valueTypes[$0]?.shape?.count == 4 }) {
+            if node.opType == "MaxPool" { return try node.ints("kernel_shape")?.count == 2 ? .passThrough : nil }
+            let axis = try node.int("axis", default: 0)
+            return axis == 1 || axis == -3 ? .passThrough : nil
+        }
         guard node.domain.isEmpty, node.opType == "Conv", node.outputs.count == 1,
               node.attributes[attributeName] == nil, let input = node.inputs.first,
               graph.valueTypes[input]?.dtype == .float32,
@@ -82,18 +110,24 @@ public struct ChannelsLastPass: GraphPass {
               node.inputs.count > 1, let weightShape = graph.staticShape(node.inputs[1]), weightShape.count == 4
         else { return nil }
         let groups = try node.int("group", default: 1)
-        if groups == 1 { return false }
         let dilations = try node.ints("dilations") ?? [1, 1]
         let strides = try node.ints("strides") ?? [1, 1]
+        if groups == 1 {
+            let direct = strides == [1, 1] && weightShape[2] * weightShape[3] > 1
+                && channels < Conv.minimumWinogradChannels
+            return .groupOne(direct: direct)
+        }
         let isDepthwise = groups == channels && weightShape[0] == groups && weightShape[1] == 1
             && weightShape[2] == 3 && weightShape[3] == 3 && dilations == [1, 1]
             && (strides == [1, 1] || strides == [2, 2])
-        return isDepthwise ? true : nil
+        return isDepthwise ? .depthwise : nil
     }
 
-    /// The inputs of a Conv that are in its layout: X, and the fused residual Z.
-    private static func layoutInputs(of node: Node) -> [String] {
-        [0, 3].compactMap { position in
+    /// The inputs of a member that are in its layout: X and the fused residual Z of a Conv, every
+    /// input of a pooling or join.
+    private static func layoutInputs(of node: Node, kind: Kind) -> [String] {
+        let positions = kind == .passThrough ? Array(node.inputs.indices) : [0, 3]
+        return positions.compactMap { position in
             position < node.inputs.count && !node.inputs[position].isEmpty ? node.inputs[position] : nil
         }
     }
@@ -104,8 +138,8 @@ public struct ChannelsLastPass: GraphPass {
             && node.attributes[attributeName] == nil
     }
 
-    /// Converts `members` (index: whether depthwise).
-    private func rewrite(_ graph: inout Graph, members: [Int: Bool]) {
+    /// Converts `members`.
+    private func rewrite(_ graph: inout Graph, members: [Int: Kind]) {
         let consumers = graph.consumers()
         var taken = Set<String>()
         func freshName(_ base: String) -> String {
@@ -127,7 +161,7 @@ public struct ChannelsLastPass: GraphPass {
         var nodes: [Node] = []
         for (index, original) in graph.nodes.enumerated() {
             var node = original
-            guard let isDepthwise = members[index] else {
+            guard let kind = members[index] else {
                 // A global pooling reads a member's output as it is.
                 if Self.isGlobalPooling(node), let twin = twins[node.inputs[0]] {
                     node.inputs[0] = twin
@@ -137,9 +171,13 @@ public struct ChannelsLastPass: GraphPass {
                 continue
             }
             // A group-1 convolution lowers its input anyway, so it reads an NCHW X in place.
-            let readsNCHW = !isDepthwise && twins[node.inputs[0]] == nil
-            node.attributes[Self.attributeName] = .int(readsNCHW ? Self.outputOnly : 1)
-            for position in [0, 3] where position < node.inputs.count && !node.inputs[position].isEmpty {
+            let readsNCHW = kind != .depthwise && kind != .passThrough && twins[node.inputs[0]] == nil
+            switch (kind, node.opType) {
+            case (.passThrough, "Concat"): node.attributes["axis"] = .int(3)
+            default: node.attributes[Self.attributeName] = .int(readsNCHW ? Self.outputOnly : 1)
+            }
+            for position in node.inputs.indices
+                where (kind == .passThrough || position == 0 || position == 3) && !node.inputs[position].isEmpty {
                 let value = node.inputs[position]
                 if position == 0 && readsNCHW { continue }
                 if twins[value] == nil {
@@ -155,11 +193,12 @@ public struct ChannelsLastPass: GraphPass {
             node.outputs[0] = twin
             nodes.append(node)
             let readers = consumers[output] ?? []
-            // Members read it channels-last as X or Z, global poolings as X; anything else needs it
-            // back in NCHW.
+            // Members read it channels-last (convolutions as X or Z), global poolings as X; anything
+            // else needs it back in NCHW.
             let readChannelsLastOnly = readers.allSatisfy { reader in
                 let readerNode = graph.nodes[reader]
-                if members[reader] == nil { return Self.isGlobalPooling(readerNode) }
+                guard let readerKind = members[reader] else { return Self.isGlobalPooling(readerNode) }
+                if readerKind == .passThrough { return true }
                 return readerNode.inputs.enumerated().allSatisfy { position, input in
                     input != output || position == 0 || position == 3
                 }

@@ -376,7 +376,7 @@ extension Conv {
     /// kernels the two tied at 16 and 32 and F(4x4) won by about 8% at 48 and 64. ResNet's 3x3
     /// layers (64 channels and up) gain 20-40% from it on both.
     /// `KILN_WINOGRAD_MIN_CHANNELS` overrides it (for measuring).
-    private static let minimumWinogradChannels = ProcessInfo.processInfo.environment["KILN_WINOGRAD_MIN_CHANNELS"].flatMap { Int($0) } ?? 48
+    package static let minimumWinogradChannels = ProcessInfo.processInfo.environment["KILN_WINOGRAD_MIN_CHANNELS"].flatMap { Int($0) } ?? 48
 
     /// `KILN_WINOGRAD_MIN_TILES` overrides it (for measuring).
     private static let minimumTiles = ProcessInfo.processInfo.environment["KILN_WINOGRAD_MIN_TILES"].flatMap { Int($0) } ?? 32

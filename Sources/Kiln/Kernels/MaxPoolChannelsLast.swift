@@ -1,0 +1,80 @@
+/// 2-D max pooling of channels-last input (`[N, H, W, C]` to `[N, outH, outW, C]`; any window,
+/// stride, dilation and padding): a position's channels are contiguous, so each window tap is one
+/// vector maximum over a block of channels, 16 lanes in AVX-512 builds (``BuildTarget``) when the
+/// channels divide by 16, else 4, and the rest one by one.
+///
+/// The NCHW kernels (``PoolingKernels``) slide a window along each channel plane, where a 3x3
+/// stride-2 window needs shuffles to gather its taps; here every tap is a plain load. Padding never
+/// wins and a NaN is skipped, as in those kernels (the running maximum starts from -infinity and
+/// takes a value only when it is greater).
+package enum MaxPoolChannelsLast {
+    package static func pool(_ x: UnsafePointer<Float>, output y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
+                             geometry: SlidingWindowGeometry, context: ExecutionContext, lanes: Int? = nil) {
+        let lanes = lanes ?? (BuildTarget.hasAVX512 && channels % 16 == 0 ? 16 : 4)
+        let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
+        let rows = batch * outputHeight
+        let work = max(1, outputWidth * channels * geometry.kernelVolume)
+        context.parallelFor(rows, minimumChunk: max(1, 65_536 / work)) { range in
+            if lanes == 16 {
+                poolRows(SIMD16<Float>.self, x, y, rows: range, channels: channels, geometry: geometry)
+            } else {
+                poolRows(SIMD4<Float>.self, x, y, rows: range, channels: channels, geometry: geometry)
+            }
+        }
+    }
+
+    /// Output rows `rows` (flattened over the batch).
+    private static func poolRows<Vector: FloatVector>(_: Vector.Type, _ x: UnsafePointer<Float>,
+                                                      _ y: UnsafeMutablePointer<Float>, rows: Range<Int>, channels: Int,
+                                                      geometry: SlidingWindowGeometry) {
+        let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
+        let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
+        let kernelHeight = geometry.kernel[0], kernelWidth = geometry.kernel[1]
+        let strideHeight = geometry.strides[0], strideWidth = geometry.strides[1]
+        let dilationHeight = geometry.dilations[0], dilationWidth = geometry.dilations[1]
+        let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
+        let lanes = Vector.scalarCount
+        let vectorChannels = channels / lanes * lanes
+        let lowest = Vector(repeating: -.infinity)
+        for row in rows {
+            let image = row / outputHeight, outputRow = row % outputHeight
+            let top = outputRow * strideHeight - padTop
+            let imageBase = x + image * inputHeight * inputWidth * channels
+            for column in 0..<outputWidth {
+                let left = column * strideWidth - padLeft
+                let target = y + (row * outputWidth + column) * channels
+                var channel = 0
+                while channel < vectorChannels {
+                    var maximum = lowest
+                    for tapRow in 0..<kernelHeight {
+                        let inputRow = top + tapRow * dilationHeight
+                        guard inputRow >= 0, inputRow < inputHeight else { continue }
+                        let rowBase = imageBase + inputRow * inputWidth * channels + channel
+                        for tapColumn in 0..<kernelWidth {
+                            let inputColumn = left + tapColumn * dilationWidth
+                            guard inputColumn >= 0, inputColumn < inputWidth else { continue }
+                            maximum = (rowBase + inputColumn * channels).loadVector(as: Vector.self).larger(maximum)
+                        }
+                    }
+                    (target + channel).storeVector(maximum)
+                    channel += lanes
+                }
+                while channel < channels {
+                    var maximum = -Float.infinity
+                    for tapRow in 0..<kernelHeight {
+                        let inputRow = top + tapRow * dilationHeight
+                        guard inputRow >= 0, inputRow < inputHeight else { continue }
+                        for tapColumn in 0..<kernelWidth {
+                            let inputColumn = left + tapColumn * dilationWidth
+                            guard inputColumn >= 0, inputColumn < inputWidth else { continue }
+                            let value = imageBase[(inputRow * inputWidth + inputColumn) * channels + channel]
+                            maximum = value > maximum ? value : maximum
+                        }
+                    }
+                    target[channel] = maximum
+                    channel += 1
+                }
+            }
+        }
+    }
+}
