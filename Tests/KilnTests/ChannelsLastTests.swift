@@ -313,6 +313,47 @@ import Testing
         })
     }
 
+    @Test func fireModuleExpandLayersWriteIntoTheirJoin() throws {
+        let (channelsLast, _) = try PassTesting.apply(ChannelsLastPass(), to: try Self.squeezeNetLike())
+        let (graph, fired) = try PassTesting.apply(FuseConcatConvolutionsPass(), to: channelsLast, tolerance: 1e-4)
+        #expect(fired == 2)
+        #expect(PassTesting.count("Concat", in: graph) == 0)
+        #expect(PassTesting.count(KilnConcatConvolutions.opType, in: graph) == 2)
+        // Each joins a 1x1 and a 3x3 branch: their pads side by side.
+        let join = try #require(graph.nodes.first { $0.opType == KilnConcatConvolutions.opType })
+        #expect(join.attributes["pads"]?.description == Attribute.ints([0, 0, 0, 0, 1, 1, 1, 1]).description)
+        #expect(join.inputs.count == 5)
+    }
+
+    @Test func aJoinOfConvolutionsReadingDifferentInputsIsLeftAlone() throws {
+        var builder = GraphBuilder()
+        let x = builder.input("x", .float32, [1, 5, 6, 64].map { Dim.fixed($0) })
+        let y = builder.input("y", .float32, [1, 5, 6, 64].map { Dim.fixed($0) })
+        func conv(_ input: String, seed: UInt64) -> String {
+            builder.node("Conv", [input, builder.constant(PassTesting.random([64, 64, 1, 1], seed: seed))],
+                         attributes: [ChannelsLastPass.attributeName: .int(1)])
+        }
+        builder.output(builder.node("Concat", [conv(x, seed: 1), conv(y, seed: 2)], attributes: ["axis": .int(3)]))
+        let (_, fired) = try PassTesting.apply(FuseConcatConvolutionsPass(), to: try builder.build())
+        #expect(fired == 0)
+    }
+
+    @Test func malformedJoinedConvolutionsAreATypedError() throws {
+        let layout: [String: Attribute] = [ChannelsLastPass.attributeName: .int(1)]
+        func node(_ inputs: [String], _ attributes: [String: Attribute]) -> Node {
+            Node(name: "join", opType: KilnConcatConvolutions.opType, inputs: inputs, outputs: ["y"], attributes: attributes)
+        }
+        // W without B, pads for one branch of two, an NCHW branch.
+        let malformed = [
+            node(["x", "w"], layout.merging(["pads": .ints([0, 0, 0, 0])]) { $1 }),
+            node(["x", "w1", "b1", "w2", "b2"], layout.merging(["pads": .ints([0, 0, 0, 0])]) { $1 }),
+            node(["x", "w", "b"], ["pads": .ints([0, 0, 0, 0])]),
+        ]
+        for bad in malformed {
+            #expect(throws: OperatorError.self) { try KilnConcatConvolutions(node: bad, opset: Graph.defaultOpset) }
+        }
+    }
+
     @Test func fireModulesWithWideInputsStayNCHW() throws {
         // 64 channels into every 3x3 layer: Winograd's range in NCHW, so nothing is converted.
         let (graph, fired) = try PassTesting.apply(ChannelsLastPass(), to: try Self.squeezeNetLike(channels: 64))

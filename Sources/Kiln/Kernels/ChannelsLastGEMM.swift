@@ -59,9 +59,15 @@ package enum ChannelsLastGEMM {
     package static func convolve(_ x: UnsafePointer<Float>, inputChannelsLast: Bool = true, weights: UnsafePointer<Float>,
                                  storedWeights: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
-                                 output y: UnsafeMutablePointer<Float>, batch: Int,
+                                 output y: UnsafeMutablePointer<Float>, outputStride: Int? = nil, batch: Int,
                                  channels: Int, outputChannels: Int, geometry: SlidingWindowGeometry,
                                  activation: FusedActivation?, context: ExecutionContext) throws {
+        // Floats between output positions: more than the channels when writing into a wider
+        // output (a branch of a ``KilnConcatConvolutions``), which takes no residual.
+        let ldy = outputStride ?? outputChannels
+        guard ldy >= outputChannels, residual == nil || ldy == outputChannels, Int32(exactly: ldy) != nil else {
+            throw OperatorError("output stride \(ldy) does not fit \(outputChannels) channels\(residual == nil ? "" : " with a residual")")
+        }
         let (positions, positionsOverflow) = batch.multipliedReportingOverflow(by: geometry.outputVolume)
         let depth = channels * geometry.kernelVolume
         guard !positionsOverflow, Int32(exactly: positions) != nil, Int32(exactly: depth) != nil,
@@ -71,7 +77,7 @@ package enum ChannelsLastGEMM {
         guard positions > 0, outputChannels > 0 else { return }
         let inPlace = geometry.isPointwise && inputChannelsLast
         let threads = context.threads
-        let epilogue = Epilogue(bias: bias, residual: residual, activation: activation, ldc: outputChannels)
+        let epilogue = Epilogue(bias: bias, residual: residual, activation: activation, ldc: ldy)
         let split = Split(positions: positions, depth: depth, outputChannels: outputChannels, inPlace: inPlace,
                           threads: threads)
 
@@ -90,12 +96,12 @@ package enum ChannelsLastGEMM {
                         MatrixMultiplication.sgemm(transposeB: true, m: Int32(positions), n: Int32(end - first),
                                                    k: Int32(depth), alpha: 1, a: x, lda: Int32(depth),
                                                    b: storedWeights + first * depth, ldb: Int32(depth), beta: 0,
-                                                   c: y + first, ldc: Int32(outputChannels))
+                                                   c: y + first, ldc: Int32(ldy))
                     } else {
                         MatrixMultiplication.sgemm(transposeB: false, m: Int32(positions), n: Int32(end - first),
                                                    k: Int32(depth), alpha: 1, a: x, lda: Int32(depth),
                                                    b: weights + first, ldb: Int32(outputChannels), beta: 0,
-                                                   c: y + first, ldc: Int32(outputChannels))
+                                                   c: y + first, ldc: Int32(ldy))
                     }
                     epilogue.apply(y, residualOffset: 0, rows: positions, columns: first..<end)
                 }
@@ -124,8 +130,8 @@ package enum ChannelsLastGEMM {
                     let start = image * imagePositions + first
                     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(end - first), Int32(outputChannels),
                                 Int32(depth), 1, buffer, Int32(end - first), weights, Int32(outputChannels), 0,
-                                y + start * outputChannels, Int32(outputChannels))
-                    epilogue.apply(y + start * outputChannels, residualOffset: start * outputChannels,
+                                y + start * ldy, Int32(ldy))
+                    epilogue.apply(y + start * ldy, residualOffset: start * outputChannels,
                                    rows: end - first, columns: 0..<outputChannels)
                     continue
                 }
@@ -140,9 +146,9 @@ package enum ChannelsLastGEMM {
                 }
                 MatrixMultiplication.sgemm(transposeB: false, m: Int32(end - start), n: Int32(outputChannels),
                                            k: Int32(depth), alpha: 1, a: left, lda: Int32(depth), b: weights,
-                                           ldb: Int32(outputChannels), beta: 0, c: y + start * outputChannels,
-                                           ldc: Int32(outputChannels))
-                epilogue.apply(y + start * outputChannels, residualOffset: start * outputChannels,
+                                           ldb: Int32(outputChannels), beta: 0, c: y + start * ldy,
+                                           ldc: Int32(ldy))
+                epilogue.apply(y + start * ldy, residualOffset: start * outputChannels,
                                rows: end - start, columns: 0..<outputChannels)
             }
         }

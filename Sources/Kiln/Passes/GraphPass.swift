@@ -16,7 +16,7 @@ public struct PassPipeline: Sendable {
     /// constant makes a pattern match), so the list repeats until nothing fires.
     public var maximumRounds: Int
     /// Passes run once, in order, after the rounds: layout changes that must see the fully fused
-    /// graph (``ChannelsLastPass``).
+    /// graph (``ChannelsLastPass``), and fusions of what they produce (``FuseConcatConvolutionsPass``).
     public var finally: [any GraphPass]
 
     public init(_ passes: [any GraphPass], maximumRounds: Int = 4, finally: [any GraphPass] = []) {
@@ -39,7 +39,7 @@ public struct PassPipeline: Sendable {
         FuseResidualAddPass(),
         FuseActivationPass(),
         DeadNodeEliminationPass(),
-    ], finally: [ChannelsLastPass()])
+    ], finally: [ChannelsLastPass(), FuseConcatConvolutionsPass()])
 
     /// The names of its passes, in order.
     public var names: [String] { (passes + finally).map(\.name) }

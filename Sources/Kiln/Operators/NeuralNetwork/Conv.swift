@@ -135,9 +135,18 @@ package struct Conv: Operator {
         return moved
     }
 
-    package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
-        guard let input = inputs[0], let weights = inputs[1] else { throw OperatorError("inputs X and W are required") }
-        let bias = inputs.count > 2 ? inputs[2] : nil
+    /// The checked sizes of one run.
+    package struct RunShape {
+        package let batch: Int
+        package let channels: Int
+        package let outputChannels: Int
+        package let geometry: SlidingWindowGeometry
+        /// In this node's layout.
+        package let outputShape: [Int]
+    }
+
+    /// Checks X, W and B (float32, shapes that fit) and works out the run's sizes.
+    package func runShape(input: Tensor, weights: Tensor, bias: Tensor?) throws -> RunShape {
         for (name, tensor) in [("X", input), ("W", weights), ("B", bias)] {
             if let tensor, tensor.dtype != .float32 { throw OperatorError("Conv supports float32, \(name) is \(tensor.dtype)") }
         }
@@ -147,9 +156,16 @@ package struct Conv: Operator {
         else { throw OperatorError("kernel shape is unknown") }
         let geometry = try window.forwardGeometry(inputSize: Array(inputShape[2...]), kernel: kernel, ceilMode: false)
         let batch = inputShape[0], channels = inputShape[1], outputChannels = weights.shape[0]
-        let outputShape = physicalShape([batch, outputChannels] + geometry.outputSize)
-        let residual = addsResidual ? try FusedResidual.checked(inputs, output: outputShape) : nil
-        let output = try Tensor.uninitialized(.float32, shape: outputShape)
+        return RunShape(batch: batch, channels: channels, outputChannels: outputChannels, geometry: geometry,
+                        outputShape: physicalShape([batch, outputChannels] + geometry.outputSize))
+    }
+
+    package func run(_ inputs: [Tensor?], context: ExecutionContext) throws -> [Tensor] {
+        guard let input = inputs[0], let weights = inputs[1] else { throw OperatorError("inputs X and W are required") }
+        let bias = inputs.count > 2 ? inputs[2] : nil
+        let shape = try runShape(input: input, weights: weights, bias: bias)
+        let residual = addsResidual ? try FusedResidual.checked(inputs, output: shape.outputShape) : nil
+        let output = try Tensor.uninitialized(.float32, shape: shape.outputShape)
         guard output.count > 0 else { return [output] }
 
         try input.withUnsafePointer(as: Float.self) { x in
@@ -157,8 +173,8 @@ package struct Conv: Operator {
                 try output.withUnsafeMutablePointer(as: Float.self) { y in
                     try bias.withUnsafeFloatPointer { b in
                         try residual.withUnsafeFloatPointer { z in
-                            try compute(x, w, b, z, y, batch: batch, channels: channels, outputChannels: outputChannels,
-                                        geometry: geometry, context: context)
+                            try compute(x, w, b, z, y, batch: shape.batch, channels: shape.channels,
+                                        outputChannels: shape.outputChannels, geometry: shape.geometry, context: context)
                         }
                     }
                 }
@@ -167,14 +183,34 @@ package struct Conv: Operator {
         return [output]
     }
 
+    /// Computes a channels-last group-1 convolution (no residual) into `y`, whose positions are
+    /// `outputStride` floats apart: one branch of a ``KilnConcatConvolutions``, written straight
+    /// into its channels of the joined output.
+    package func computeChannelsLast(_ input: Tensor, _ weights: Tensor, _ bias: Tensor?, shape: RunShape,
+                                     into y: UnsafeMutablePointer<Float>, outputStride: Int,
+                                     context: ExecutionContext) throws {
+        guard channelsLast, groups == 1, !addsResidual else {
+            throw OperatorError("a joined convolution must be channels-last, group 1 and without a residual")
+        }
+        try input.withUnsafePointer(as: Float.self) { x in
+            try weights.withUnsafePointer(as: Float.self) { w in
+                try bias.withUnsafeFloatPointer { b in
+                    try computeChannelsLast(x, w, b, nil, y, outputStride: outputStride, batch: shape.batch,
+                                            channels: shape.channels, outputChannels: shape.outputChannels,
+                                            geometry: shape.geometry, context: context)
+                }
+            }
+        }
+    }
+
     /// Runs the kernel that fits, then, for kernels that cannot take the residual themselves, adds it
     /// and applies the activation in one pass over the output.
     private func compute(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
                          _ z: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
                          outputChannels: Int, geometry: SlidingWindowGeometry, context: ExecutionContext) throws {
         if channelsLast {
-            try computeChannelsLast(x, w, b, z, y, batch: batch, channels: channels, outputChannels: outputChannels,
-                                    geometry: geometry, context: context)
+            try computeChannelsLast(x, w, b, z, y, outputStride: outputChannels, batch: batch, channels: channels,
+                                    outputChannels: outputChannels, geometry: geometry, context: context)
             return
         }
         let handledResidual = try computeKernel(x, w, b, z, y, batch: batch, channels: channels,
@@ -273,13 +309,16 @@ extension Conv {
     /// The channels-last kernels: depthwise 3x3, or group 1 as matrix products. Both take W
     /// reordered (cached for a constant W); the depthwise one leaves a residual to a pass after it.
     private func computeChannelsLast(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ b: UnsafePointer<Float>?,
-                                     _ z: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                                     _ z: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, outputStride: Int, batch: Int,
                                      channels: Int, outputChannels: Int, geometry: SlidingWindowGeometry,
                                      context: ExecutionContext) throws {
         let depthwise = groups > 1 && groups == channels && outputChannels == channels
         guard geometry.rank == 2,
               groups == 1 || (depthwise && inputChannelsLast && DepthwiseChannelsLast.applies(geometry)) else {
             throw OperatorError("a channels-last Conv runs 2-D convolutions of group 1 or depthwise 3x3 ones (dilation 1, stride 1 or 2); this one has group \(groups), kernel \(geometry.kernel), strides \(geometry.strides), dilations \(geometry.dilations)")
+        }
+        guard !depthwise || outputStride == outputChannels else {
+            throw OperatorError("a depthwise convolution cannot write into a wider output")
         }
         let direct = !depthwise && DirectConvolutionChannelsLast.applies(channels: channels, outputChannels: outputChannels,
                                                                                   geometry: geometry)
@@ -304,12 +343,14 @@ extension Conv {
                                                geometry: geometry, context: context)
             } else if direct {
                 try DirectConvolutionChannelsLast.convolve(x, inputChannelsLast: self.inputChannelsLast, weights: packed,
-                                                           bias: b, residual: z, output: y, batch: batch,
+                                                           bias: b, residual: z, output: y, outputStride: outputStride,
+                                                           batch: batch,
                                                            channels: channels, outputChannels: outputChannels,
                                                            geometry: geometry, activation: activation, context: context)
             } else {
                 try ChannelsLastGEMM.convolve(x, inputChannelsLast: self.inputChannelsLast, weights: packed,
-                                              storedWeights: w, bias: b, residual: z, output: y, batch: batch,
+                                              storedWeights: w, bias: b, residual: z, output: y,
+                                              outputStride: outputStride, batch: batch,
                                               channels: channels, outputChannels: outputChannels, geometry: geometry,
                                               activation: activation, context: context)
             }

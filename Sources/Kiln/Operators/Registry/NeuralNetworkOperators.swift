@@ -3,8 +3,9 @@ extension OperatorRegistry {
         // Matrix products.
         MatMul.self,
         Gemm.self,
-        // Kiln-internal fusion (FuseAttentionPass).
+        // Kiln-internal fusions (FuseAttentionPass, FuseConcatConvolutionsPass).
         KilnAttention.self,
+        KilnConcatConvolutions.self,
         // Convolution and pooling.
         Conv.self,
         ConvTranspose.self,
