@@ -270,7 +270,7 @@ import Testing
 
     /// Stem (3x3 stride 2), a ceil-mode MaxPool, `fires` Fire modules (squeeze 1x1, expand 1x1 and
     /// 3x3 joined by a Concat), a MaxPool, a 1x1 classifier and global average pooling; Relus fused.
-    static func squeezeNetLike(fires: Int = 2, channels: Int = 8) throws -> Graph {
+    static func squeezeNetLike(fires: Int = 2, channels: Int = 32) throws -> Graph {
         var builder = GraphBuilder()
         var seed: UInt64 = 200
         func conv(_ x: String, _ cin: Int, _ cout: Int, kernel: Int, stride: Int = 1) -> String {
@@ -303,7 +303,8 @@ import Testing
     }
 
     @Test func fireModulesRunChannelsLastWithoutTransposes() throws {
-        let (graph, fired) = try PassTesting.apply(ChannelsLastPass(), to: try Self.squeezeNetLike(), tolerance: 1e-4)
+        let (graph, fired) = try PassTesting.apply(ChannelsLastPass(directConvolutions: true), to: try Self.squeezeNetLike(),
+                                                   tolerance: 1e-4)
         // 8 convolutions, 2 MaxPools, 2 Concats.
         #expect(fired == 12)
         #expect(PassTesting.count("Transpose", in: graph) == 0)
@@ -314,7 +315,8 @@ import Testing
     }
 
     @Test func fireModuleExpandLayersWriteIntoTheirJoin() throws {
-        let (channelsLast, _) = try PassTesting.apply(ChannelsLastPass(), to: try Self.squeezeNetLike())
+        let (channelsLast, _) = try PassTesting.apply(ChannelsLastPass(directConvolutions: true),
+                                                      to: try Self.squeezeNetLike())
         let (graph, fired) = try PassTesting.apply(FuseConcatConvolutionsPass(), to: channelsLast, tolerance: 1e-4)
         #expect(fired == 2)
         #expect(PassTesting.count("Concat", in: graph) == 0)
@@ -354,11 +356,17 @@ import Testing
         }
     }
 
-    @Test func fireModulesWithWideInputsStayNCHW() throws {
-        // 64 channels into every 3x3 layer: Winograd's range in NCHW, so nothing is converted.
-        let (graph, fired) = try PassTesting.apply(ChannelsLastPass(), to: try Self.squeezeNetLike(channels: 64))
+    @Test func fireModulesStayNCHWWithoutTheDirectKernels() throws {
+        // A build without the direct kernels: im2col + OpenBLAS either way, nothing to gain.
+        let (graph, fired) = try PassTesting.apply(ChannelsLastPass(directConvolutions: false),
+                                                   to: try Self.squeezeNetLike())
         #expect(fired == 0)
         #expect(graph.nodes.allSatisfy { $0.attributes["kiln_channels_last"] == nil })
+        // Nor do 3x3 layers whose output channels the direct kernel cannot take (not a multiple of 64).
+        let (narrow, narrowFired) = try PassTesting.apply(ChannelsLastPass(directConvolutions: true),
+                                                          to: try Self.squeezeNetLike(channels: 4))
+        #expect(narrowFired == 0)
+        #expect(narrow.nodes.allSatisfy { $0.attributes["kiln_channels_last"] == nil })
     }
 
     /// Padding, ceil mode, stride 1 and 2, dilation, channels in and beside vector blocks, both

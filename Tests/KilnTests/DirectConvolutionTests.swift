@@ -8,8 +8,9 @@ import Testing
     typealias T = NeuralNetworkTesting
     typealias Case = ChannelsLastTests.Case
 
-    /// Both strides (phase planes), asymmetric and no padding, a 5x5 and a 1x1 kernel (read in place
-    /// when unpadded), NCHW input, widths below one block, residual and non-clamp activations.
+    /// Both strides (phase planes; one of four for a 1x1 stride-2 kernel), asymmetric and no
+    /// padding, a 5x5 and a 1x1 kernel (read in place when unpadded), NCHW input, widths below one
+    /// block, residual and non-clamp activations.
     static let cases: [Case] = [
         Case(channels: 16, outputChannels: 64, spatial: [9, 11]),
         Case(batch: 2, channels: 8, outputChannels: 128, spatial: [6, 5], pads: [0, 1, 2, 0], activation: .relu),
@@ -20,6 +21,8 @@ import Testing
         Case(batch: 3, channels: 24, outputChannels: 192, spatial: [4, 3], kernel: [1, 1], pads: [0, 0, 0, 0],
              residual: true, activation: .relu),
         Case(channels: 7, outputChannels: 64, spatial: [2, 2], kernel: [1, 1], pads: [0, 0, 0, 0]),
+        Case(batch: 2, channels: 64, outputChannels: 128, spatial: [7, 9], kernel: [1, 1], strides: [2, 2],
+             pads: [0, 0, 0, 0], residual: true, activation: .relu),
         Case(channels: 9, outputChannels: 64, spatial: [1, 1], kernel: [3, 3], pads: [1, 1, 1, 1], activation: .gelu),
     ]
 

@@ -14,7 +14,7 @@ import Foundation
 /// where 2 of every 15 positions computed are dropped (below), gain 4%.
 ///
 /// Layout: the input is copied once per run into zero-padded phase planes (``PaddedPlanes``),
-/// `strides[0] x strides[1]` of them, so that every tap of every output position reads a plane at
+/// up to `strides[0] x strides[1]` of them (the phases some tap reads), so that every tap of every output position reads a plane at
 /// stride 1; output positions are numbered along rows of the plane width, and the few positions
 /// past each output row's end are computed and dropped. That keeps six consecutive positions one
 /// address stride apart even across row ends, so every block is full.
@@ -27,20 +27,26 @@ package enum DirectConvolutionChannelsLast {
     /// Output positions per block.
     static let positionsPerBlock = BroadcastBlockKernel.rows
 
-    /// Whether `Conv` runs this convolution here, measured against im2col + OpenBLAS in SqueezeNet
-    /// (2 threads): an AVX-512 build, a kernel larger than 1x1 (the pointwise layers ran 5-30%
-    /// slower: with `C` values per position there is too little work per block) and at least 8
-    /// input channels (the 3-channel stem ran 10% slower: nine short loops per block and a
-    /// transposing copy of the NCHW image). Depends only on the node, never on the input's size, so
-    /// a node's cached weight packing always matches its kernel. `KILN_DIRECT_CONVOLUTION=0` turns
+    /// Whether `Conv` runs this convolution here, measured against im2col + OpenBLAS (2 threads): an
+    /// AVX-512 build; for a kernel larger than 1x1, at least ``minimumChannels`` input channels
+    /// (the 3-channel stem of SqueezeNet ran 10% slower: nine short loops per block and a
+    /// transposing copy of the NCHW image); for a pointwise one, at least
+    /// ``minimumPointwiseChannels`` (with 16 to 32, SqueezeNet's expand layers ran 5-30% slower:
+    /// too little work per block; from 64, MobileNetV2's layers ran level to 25% faster, its 320 ->
+    /// 1280 one at 7x7 171 -> 129 µs). Depends only on the node, never on the input's size, so a
+    /// node's cached weight packing always matches its kernel. `KILN_DIRECT_CONVOLUTION=0` turns
     /// it off (for comparing the two).
     package static func applies(channels: Int, outputChannels: Int, geometry: SlidingWindowGeometry) -> Bool {
-        BuildTarget.hasAVX512 && enabled && geometry.kernelVolume > 1 && channels >= 8
+        isAvailable && channels >= (geometry.kernelVolume > 1 ? minimumChannels : minimumPointwiseChannels)
             && supports(outputChannels: outputChannels, geometry: geometry)
     }
 
-    private static let enabled = ProcessInfo.processInfo.environment["KILN_DIRECT_CONVOLUTION"] != "0"
+    /// Whether this build runs the kernel at all.
+    package static var isAvailable: Bool { BuildTarget.hasAVX512 && enabled }
 
+    package static let minimumChannels = 8
+    package static let minimumPointwiseChannels = 64
+    private static let enabled = ProcessInfo.processInfo.environment["KILN_DIRECT_CONVOLUTION"] != "0"
 
     /// Whether the kernel can compute this convolution at all (in any build).
     package static func supports(outputChannels: Int, geometry: SlidingWindowGeometry) -> Bool {
@@ -166,6 +172,8 @@ struct PaddedPlanes {
     let totalFloats: Int
     /// Positions of the output grid that hold output: up to the last output row's last column.
     let gridPositions: Int
+    /// Phase planes held along each axis: the stride, or the kernel size when smaller.
+    let phases: [Int]
     /// Whether the input is read as it is: a channels-last input of a pointwise, stride-1,
     /// unpadded convolution is its own single plane (with no slack: the last block moves back
     /// instead, so at least one block's worth of positions is needed).
@@ -196,7 +204,9 @@ struct PaddedPlanes {
             && geometry.padsBegin == [0, 0] && geometry.padsEnd == [0, 0]
             && gridPositions >= DirectConvolutionChannelsLast.positionsPerBlock
         planeFloats = multiply([height, width, channels])
-        imageFloats = multiply([planeFloats, strides[0], strides[1]])
+        // Only the phases some tap reads: a 1x1 stride-2 kernel reads one plane of four.
+        phases = [min(strides[0], geometry.kernel[0]), min(strides[1], geometry.kernel[1])]
+        imageFloats = multiply([planeFloats, phases[0], phases[1]])
             + (inPlace ? 0 : DirectConvolutionChannelsLast.positionsPerBlock * channels)
         total = multiply([imageFloats, batch])
         guard !overflow, total < Int(Int32.max) * 16 else {
@@ -213,7 +223,7 @@ struct PaddedPlanes {
         offsets.reserveCapacity(kernel[0] * kernel[1])
         for row in 0..<kernel[0] {
             for column in 0..<kernel[1] {
-                let plane = row % strides[0] * strides[1] + column % strides[1]
+                let plane = row % strides[0] * phases[1] + column % strides[1]
                 offsets.append(plane * planeFloats + ((row / strides[0]) * width + column / strides[1]) * channels)
             }
         }
@@ -224,7 +234,7 @@ struct PaddedPlanes {
     func fill(_ buffer: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channelsLast: Bool,
               context: ExecutionContext) {
         let strides = geometry.strides
-        let planeCount = strides[0] * strides[1]
+        let planeCount = phases[0] * phases[1]
         let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
         let inputVolume = inputHeight * inputWidth
         let rows = batch * planeCount * height
@@ -232,7 +242,7 @@ struct PaddedPlanes {
         context.parallelFor(rows, minimumChunk: max(1, 16_384 / max(1, rowFloats))) { range in
             for index in range {
                 let image = index / (planeCount * height), plane = index / height % planeCount, row = index % height
-                let planeRow = plane / strides[1], planeColumn = plane % strides[1]
+                let planeRow = plane / phases[1], planeColumn = plane % phases[1]
                 let destination = buffer + image * imageFloats + plane * planeFloats + row * rowFloats
                 let inputRow = row * strides[0] + planeRow - geometry.padsBegin[0]
                 guard inputRow >= 0, inputRow < inputHeight else {
