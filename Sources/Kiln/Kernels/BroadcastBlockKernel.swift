@@ -26,14 +26,17 @@ package enum BroadcastBlockKernel {
         return ([Vector(repeating: low), Vector(repeating: high)], addsResidual ? activation : activation?.unlessClamp)
     }
 
-    /// Runs `body` with room for the six output row pointers ``block6`` takes.
+    /// Runs `body` with room for the six input and six output row pointers ``block6`` takes.
     @inline(__always)
-    package static func withOutputSlots(_ body: (UnsafeMutablePointer<UnsafeMutablePointer<Float>?>) -> Void) {
-        var slots: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?,
-                    UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?)
-            = (nil, nil, nil, nil, nil, nil)
+    package static func withRowSlots(
+        _ body: (UnsafeMutablePointer<UnsafePointer<Float>>, UnsafeMutablePointer<UnsafeMutablePointer<Float>?>) -> Void
+    ) {
+        var slots: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &slots) { raw in
-            body(raw.baseAddress!.assumingMemoryBound(to: UnsafeMutablePointer<Float>?.self))
+            let inputs = raw.baseAddress!.bindMemory(to: UnsafePointer<Float>.self, capacity: rows)
+            let outputs = (raw.baseAddress! + rows * MemoryLayout<Int>.stride)
+                .bindMemory(to: UnsafeMutablePointer<Float>?.self, capacity: rows)
+            body(inputs, outputs)
         }
     }
 
@@ -43,12 +46,14 @@ package enum BroadcastBlockKernel {
         value.replacing(with: low, where: value .< low).replacing(with: high, where: value .> high)
     }
 
-    /// Six output rows (`channels` floats apart from `input`) x 64 output columns, over every tap and
-    /// input channel, each tap's inputs `tapOffsets[tap]` floats from `input`, the weights
+    /// Six output rows x 64 output columns, over every tap and input channel: row `r` reads its
+    /// `channels` inputs of tap `t` at `inputs[r] + tapOffsets[t]` (each row its own address, so a
+    /// block can skip padding columns or cross into the next image row), the weights are
     /// `[taps, channels, 64]`; started from `bias` (or zero), clamped to `bounds[0]...bounds[1]`
-    /// and stored to `outputs[row]` (a nil output skips its row).
+    /// and stored to `outputs[row]` (a nil output skips its row; its input must still be readable).
     @inline(__always)
-    package static func block6(_ input: UnsafePointer<Float>, channels: Int, tapOffsets: UnsafePointer<Int>, taps: Int,
+    package static func block6(_ inputs: UnsafePointer<UnsafePointer<Float>>, channels: Int,
+                               tapOffsets: UnsafePointer<Int>, taps: Int,
                                weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
                                bounds: UnsafePointer<Vector>, outputs: UnsafePointer<UnsafeMutablePointer<Float>?>) {
         let zeroBias = Vector()
@@ -64,23 +69,26 @@ package enum BroadcastBlockKernel {
         var a50 = b0, a51 = b1, a52 = b2, a53 = b3
         var w = weights
         let c = channels
+        let row0 = inputs[0], row1 = inputs[1], row2 = inputs[2], row3 = inputs[3], row4 = inputs[4], row5 = inputs[5]
         for tap in 0..<taps {
-            let x = input + tapOffsets[tap]
+            let offset = tapOffsets[tap]
+            let x0 = row0 + offset, x1 = row1 + offset, x2 = row2 + offset
+            let x3 = row3 + offset, x4 = row4 + offset, x5 = row5 + offset
             for k in 0..<c {
                 let w0 = w.loadVector(as: Vector.self), w1 = (w + 16).loadVector(as: Vector.self)
                 let w2 = (w + 32).loadVector(as: Vector.self), w3 = (w + 48).loadVector(as: Vector.self)
                 w += columns
-                var v = Vector(repeating: x[k])
+                var v = Vector(repeating: x0[k])
                 a00.addProduct(v, w0); a01.addProduct(v, w1); a02.addProduct(v, w2); a03.addProduct(v, w3)
-                v = Vector(repeating: x[c + k])
+                v = Vector(repeating: x1[k])
                 a10.addProduct(v, w0); a11.addProduct(v, w1); a12.addProduct(v, w2); a13.addProduct(v, w3)
-                v = Vector(repeating: x[2 * c + k])
+                v = Vector(repeating: x2[k])
                 a20.addProduct(v, w0); a21.addProduct(v, w1); a22.addProduct(v, w2); a23.addProduct(v, w3)
-                v = Vector(repeating: x[3 * c + k])
+                v = Vector(repeating: x3[k])
                 a30.addProduct(v, w0); a31.addProduct(v, w1); a32.addProduct(v, w2); a33.addProduct(v, w3)
-                v = Vector(repeating: x[4 * c + k])
+                v = Vector(repeating: x4[k])
                 a40.addProduct(v, w0); a41.addProduct(v, w1); a42.addProduct(v, w2); a43.addProduct(v, w3)
-                v = Vector(repeating: x[5 * c + k])
+                v = Vector(repeating: x5[k])
                 a50.addProduct(v, w0); a51.addProduct(v, w1); a52.addProduct(v, w2); a53.addProduct(v, w3)
             }
         }

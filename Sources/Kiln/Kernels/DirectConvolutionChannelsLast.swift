@@ -10,14 +10,14 @@ import Foundation
 /// loads and 6 broadcasts per 24 FMAs, no lowering and no epilogue pass: the bias is the
 /// accumulators' starting value and a clamp (Relu, Clip) is applied in registers before the store.
 /// On this project's Zen 5 machine, SqueezeNet's 3x3 16 -> 64 layer at 55x55 took 237 µs at 1
-/// thread (235 GFLOP/s; im2col + OpenBLAS 280) and 124-128 at 2 threads (147); the 13x13 layers,
-/// where 2 of every 15 positions computed are dropped (below), gain 4%.
+/// thread (235 GFLOP/s; im2col + OpenBLAS 280) and 124-128 at 2 threads (147).
 ///
 /// Layout: the input is copied once per run into zero-padded phase planes (``PaddedPlanes``),
-/// up to `strides[0] x strides[1]` of them (the phases some tap reads), so that every tap of every output position reads a plane at
-/// stride 1; output positions are numbered along rows of the plane width, and the few positions
-/// past each output row's end are computed and dropped. That keeps six consecutive positions one
-/// address stride apart even across row ends, so every block is full.
+/// up to `strides[0] x strides[1]` of them (the phases some tap reads), so that every tap of
+/// every output position reads a plane at stride 1. A block takes six consecutive output positions, each read at its own address, so
+/// blocks run on across output rows and the padding columns between them cost nothing (an
+/// earlier version numbered positions along the planes' wider rows and computed, then dropped,
+/// the positions in between: 2 of every 9 at 7x7, where ResNet's last stage runs).
 ///
 /// Sixteen-lane vectors only run at full speed in builds for AVX-512 (``BuildTarget``); the kernel
 /// is selected there (``applies(channels:outputChannels:geometry:)``) and is correct, but slow, anywhere.
@@ -100,41 +100,41 @@ package enum DirectConvolutionChannelsLast {
         let groups = outputChannels / channelGroup
         // Plain locals for everything the loop reads: arrays and structs reached through the
         // closure's captures cost retains and releases per block.
-        let gridWidth = planes.width, gridPositions = planes.gridPositions, imageFloats = planes.imageFloats
-        let inPlace = planes.inPlace
-        let blocksPerImage = (gridPositions + positionsPerBlock - 1) / positionsPerBlock
-        let items = batch * blocksPerImage * groups
-        let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
+        let planeWidth = planes.width, imageFloats = planes.imageFloats
         let imagePositions = geometry.outputVolume
+        let blocksPerImage = (imagePositions + positionsPerBlock - 1) / positionsPerBlock
+        let items = batch * blocksPerImage * groups
+        let outputWidth = geometry.outputSize[1]
         let (bounds, remaining) = BroadcastBlockKernel.epilogue(activation: activation, addsResidual: residual != nil)
         let needsEpilogue = remaining != nil || residual != nil
         let flopsPerItem = positionsPerBlock * channelGroup * taps * channels
         tapOffsets.withUnsafeBufferPointer { tapOffsets in bounds.withUnsafeBufferPointer { bounds in
             let tapOffsets = tapOffsets.baseAddress!, bounds = bounds.baseAddress!
             context.parallelFor(items, minimumChunk: max(1, 1 << 20 / max(1, flopsPerItem))) { range in
-                BroadcastBlockKernel.withOutputSlots { outputs in
+                BroadcastBlockKernel.withRowSlots { inputs, outputs in
                     for item in range {
                         let group = item % groups, block = item / groups
                         let image = block / blocksPerImage
-                        var first = block % blocksPerImage * positionsPerBlock
-                        // Read in place, the last block cannot run past the input: it moves back
-                        // and leaves the positions the block before it wrote.
-                        let overlap = inPlace ? max(0, first + positionsPerBlock - gridPositions) : 0
-                        first -= overlap
-                        var row = first / gridWidth, column = first - row * gridWidth
+                        let first = block % blocksPerImage * positionsPerBlock
+                        let imageInput = source + image * imageFloats
+                        let imageOutput = y + image * imagePositions * outputStride + group * channelGroup
+                        // Six consecutive output positions, each read at its own place in the
+                        // planes (rows of the planes are wider than output rows); past the image's
+                        // last position, the last one again, not stored.
+                        var row = first / outputWidth, column = first - row * outputWidth
                         for slot in 0..<positionsPerBlock {
-                            outputs[slot] = slot >= overlap && column < outputWidth && row < outputHeight
-                                ? y + (image * imagePositions + row * outputWidth + column) * outputStride
-                                    + group * channelGroup
-                                : nil
-                            column += 1
-                            if column == gridWidth { column = 0; row += 1 }
+                            let position = first + slot
+                            inputs[slot] = imageInput + (row * planeWidth + column) * channels
+                            outputs[slot] = position < imagePositions ? imageOutput + position * outputStride : nil
+                            if position + 1 < imagePositions {
+                                column += 1
+                                if column == outputWidth { column = 0; row += 1 }
+                            }
                         }
-                        BroadcastBlockKernel.block6(source + image * imageFloats + first * channels, channels: channels,
-                               tapOffsets: tapOffsets, taps: taps,
-                               weights: weights + group * taps * channels * channelGroup,
-                               bias: bias.map { $0 + group * channelGroup },
-                               bounds: bounds, outputs: outputs)
+                        BroadcastBlockKernel.block6(inputs, channels: channels, tapOffsets: tapOffsets, taps: taps,
+                                                    weights: weights + group * taps * channels * channelGroup,
+                                                    bias: bias.map { $0 + group * channelGroup },
+                                                    bounds: bounds, outputs: outputs)
                         guard needsEpilogue else { continue }
                         for slot in 0..<positionsPerBlock {
                             guard let target = outputs[slot] else { continue }
@@ -162,21 +162,17 @@ struct PaddedPlanes {
     let batch: Int
     let channels: Int
     let geometry: SlidingWindowGeometry
-    /// Rows and columns of each plane; `width` is also the row length of the output position grid.
+    /// Rows and columns of each plane.
     let height: Int
     let width: Int
-    /// Floats of one plane and of one image's planes (plus slack for the last block's dropped
-    /// positions, which read past the last plane).
+    /// Floats of one plane and of one image's planes.
     let planeFloats: Int
     let imageFloats: Int
     let totalFloats: Int
-    /// Positions of the output grid that hold output: up to the last output row's last column.
-    let gridPositions: Int
     /// Phase planes held along each axis: the stride, or the kernel size when smaller.
     let phases: [Int]
     /// Whether the input is read as it is: a channels-last input of a pointwise, stride-1,
-    /// unpadded convolution is its own single plane (with no slack: the last block moves back
-    /// instead, so at least one block's worth of positions is needed).
+    /// unpadded convolution is its own single plane.
     let inPlace: Bool
 
     init(batch: Int, channels: Int, geometry: SlidingWindowGeometry, inputChannelsLast: Bool) throws {
@@ -191,7 +187,6 @@ struct PaddedPlanes {
                      geometry.outputSize[0] + (geometry.kernel[0] - 1) / strides[0])
         width = max((paddedWidth + strides[1] - 1) / strides[1],
                     geometry.outputSize[1] + (geometry.kernel[1] - 1) / strides[1])
-        gridPositions = max(0, (geometry.outputSize[0] - 1) * width + geometry.outputSize[1])
         var total = 0, overflow = false
         func multiply(_ values: [Int]) -> Int {
             values.reduce(1) { product, value in
@@ -202,12 +197,10 @@ struct PaddedPlanes {
         }
         inPlace = inputChannelsLast && geometry.kernel == [1, 1] && strides == [1, 1]
             && geometry.padsBegin == [0, 0] && geometry.padsEnd == [0, 0]
-            && gridPositions >= DirectConvolutionChannelsLast.positionsPerBlock
         planeFloats = multiply([height, width, channels])
         // Only the phases some tap reads: a 1x1 stride-2 kernel reads one plane of four.
         phases = [min(strides[0], geometry.kernel[0]), min(strides[1], geometry.kernel[1])]
         imageFloats = multiply([planeFloats, phases[0], phases[1]])
-            + (inPlace ? 0 : DirectConvolutionChannelsLast.positionsPerBlock * channels)
         total = multiply([imageFloats, batch])
         guard !overflow, total < Int(Int32.max) * 16 else {
             throw OperatorError("direct convolution input of \(batch) x \(channels) x \(geometry.inputSize) is too large")
@@ -230,7 +223,7 @@ struct PaddedPlanes {
         return offsets
     }
 
-    /// Copies `x` into the planes at `buffer`, zeros in the padding and the slack.
+    /// Copies `x` into the planes at `buffer`, zeros in the padding.
     func fill(_ buffer: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channelsLast: Bool,
               context: ExecutionContext) {
         let strides = geometry.strides
@@ -277,10 +270,6 @@ struct PaddedPlanes {
                     }
                 }
             }
-        }
-        let slack = DirectConvolutionChannelsLast.positionsPerBlock * channels
-        for image in 0..<batch {
-            (buffer + image * imageFloats + planeCount * planeFloats).update(repeating: 0, count: slack)
         }
     }
 }

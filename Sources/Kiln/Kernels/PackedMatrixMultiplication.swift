@@ -28,8 +28,8 @@ package enum PackedMatrixMultiplication {
     /// Whether the kernel can compute products with `columns` columns at all (in any build).
     package static func supports(columns: Int) -> Bool { columns > 0 && columns % panelWidth == 0 }
 
-    /// Whether a product of `rows` rows runs here: at least one block, whose rows are read in
-    /// place (fewer, such as a batch-1 linear layer, stay with OpenBLAS's `sgemv`-like paths).
+    /// Whether a product of `rows` rows runs here: at least one whole block. With fewer (a batch-1
+    /// linear layer) most of a block would repeat rows; OpenBLAS's `sgemv` path takes those.
     package static func supports(rows: Int) -> Bool { rows >= BroadcastBlockKernel.rows }
 
     private static let enabled = ProcessInfo.processInfo.environment["KILN_PACKED_MATMUL"] != "0"
@@ -70,24 +70,23 @@ package enum PackedMatrixMultiplication {
         tapOffset.withUnsafeBufferPointer { tapOffset in bounds.withUnsafeBufferPointer { bounds in
             let tapOffset = tapOffset.baseAddress!, bounds = bounds.baseAddress!
             context.parallelFor(chunks * panels * blocksPerChunk, minimumChunk: max(1, 1 << 20 / flopsPerItem)) { range in
-                BroadcastBlockKernel.withOutputSlots { outputs in
+                BroadcastBlockKernel.withRowSlots { inputs, outputs in
                     for item in range {
                         let chunk = item / (panels * blocksPerChunk), panel = item / blocksPerChunk % panels
                         let rowBlock = chunk * blocksPerChunk + item % blocksPerChunk
                         guard rowBlock < rowBlocks else { continue }
                         let column = panel * panelWidth
-                        // The last block moves back to end at row m (A is read in place) and leaves
-                        // the rows the block before it wrote.
-                        let wanted = rowBlock * blockRows
-                        let first = min(wanted, m - blockRows), overlap = wanted - first
+                        // Rows past m read row m - 1 again and are not stored.
+                        let first = rowBlock * blockRows
                         for slot in 0..<blockRows {
-                            outputs[slot] = slot >= overlap ? c + (first + slot) * n + column : nil
+                            inputs[slot] = a + min(first + slot, m - 1) * k
+                            outputs[slot] = first + slot < m ? c + (first + slot) * n + column : nil
                         }
-                        BroadcastBlockKernel.block6(a + first * k, channels: k, tapOffsets: tapOffset, taps: 1,
+                        BroadcastBlockKernel.block6(inputs, channels: k, tapOffsets: tapOffset, taps: 1,
                                                     weights: packed + panel * k * panelWidth,
                                                     bias: bias.map { $0 + column }, bounds: bounds, outputs: outputs)
                         guard needsEpilogue else { continue }
-                        for slot in overlap..<blockRows {
+                        for slot in 0..<min(blockRows, m - first) {
                             let target = c + (first + slot) * n + column
                             if let residual {
                                 let added = residual + (first + slot) * n + column
