@@ -60,7 +60,8 @@ import Testing
             }
         }
         var packed = [Float](repeating: .nan, count: k * n)
-        PackedMatrixMultiplication.pack(b, transposeB: test.transposeB, k: k, n: n, into: &packed)
+        PackedMatrixMultiplication.pack(b, transposeB: test.transposeB, k: k, n: n, into: &packed,
+                                        context: ExecutionContext(threads: threads))
         var c = [Float](repeating: .nan, count: m * n)
         try PackedMatrixMultiplication.multiply(m: m, n: n, k: k, a: a, packed: packed, bias: test.bias ? bias : nil,
                                                 residual: test.residual ? residual : nil, activation: test.activation,

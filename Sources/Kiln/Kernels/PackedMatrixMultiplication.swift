@@ -34,16 +34,21 @@ package enum PackedMatrixMultiplication {
 
     private static let enabled = ProcessInfo.processInfo.environment["KILN_PACKED_MATMUL"] != "0"
 
-    /// Packs `b'` (`b` `[k, n]`, or `[n, k]` when `transposeB`) into `[n / 64, k, 64]`.
+    /// Packs `b'` (`b` `[k, n]`, or `[n, k]` when `transposeB`) into `[n / 64, k, 64]`, the panels
+    /// spread over `context`'s threads.
     package static func pack(_ b: UnsafePointer<Float>, transposeB: Bool, k: Int, n: Int,
-                             into packed: UnsafeMutablePointer<Float>) {
-        for panel in 0..<n / panelWidth {
-            let destination = packed + panel * k * panelWidth
-            for row in 0..<k {
-                let target = destination + row * panelWidth
-                for lane in 0..<panelWidth {
-                    let column = panel * panelWidth + lane
-                    target[lane] = transposeB ? b[column * k + row] : b[row * n + column]
+                             into packed: UnsafeMutablePointer<Float>, context: ExecutionContext) {
+        context.parallelFor(n / panelWidth) { panels in
+            for panel in panels {
+                let destination = packed + panel * k * panelWidth
+                for row in 0..<k {
+                    let target = destination + row * panelWidth
+                    if transposeB {
+                        let column = b + panel * panelWidth * k + row
+                        for lane in 0..<panelWidth { target[lane] = column[lane * k] }
+                    } else {
+                        target.update(from: b + row * n + panel * panelWidth, count: panelWidth)
+                    }
                 }
             }
         }

@@ -329,8 +329,12 @@ extension Conv {
             if depthwise {
                 DepthwiseChannelsLast.packWeights(w, channels: channels, into: packed)
             } else if direct {
-                DirectConvolutionChannelsLast.packWeights(w, outputChannels: outputChannels, channels: channels,
-                                                          kernelVolume: geometry.kernelVolume, into: packed)
+                let groups = outputChannels / DirectConvolutionChannelsLast.channelGroup
+                context.parallelFor(groups) { range in
+                    DirectConvolutionChannelsLast.packWeights(w, outputChannels: outputChannels, channels: channels,
+                                                              kernelVolume: geometry.kernelVolume, groups: range,
+                                                              into: packed)
+                }
             } else {
                 ChannelsLastGEMM.packWeights(w, outputChannels: outputChannels, channels: channels,
                                              kernelVolume: geometry.kernelVolume, inputChannelsLast: self.inputChannelsLast,

@@ -91,7 +91,8 @@ package struct Gemm: Operator {
                         let bias = useBias ? c : nil
                         if let packedWeights, PackedMatrixMultiplication.supports(rows: m) {
                             let packed = try packedWeights.values(count: k * n) { packed in
-                                PackedMatrixMultiplication.pack(right, transposeB: transposeB, k: k, n: n, into: packed)
+                                PackedMatrixMultiplication.pack(right, transposeB: transposeB, k: k, n: n, into: packed,
+                                                                context: context)
                                 b.storage.releaseMappedPages()
                             }
                             try packed.withUnsafeBufferPointer { packed in

@@ -108,7 +108,8 @@ package struct MatMul: Operator {
                         let rows = leftBatch.reduce(1, *) * m
                         if let packedWeights, b.rank == 2, PackedMatrixMultiplication.supports(rows: rows) {
                             let packed = try packedWeights.values(count: k * n) { packed in
-                                PackedMatrixMultiplication.pack(w, transposeB: false, k: k, n: n, into: packed)
+                                PackedMatrixMultiplication.pack(w, transposeB: false, k: k, n: n, into: packed,
+                                                                context: context)
                                 b.storage.releaseMappedPages()
                             }
                             try packed.withUnsafeBufferPointer { packed in
