@@ -54,6 +54,24 @@ package enum PackedMatrixMultiplication {
         }
     }
 
+    /// The product with the constant `b` (`[k, n]`, or `[n, k]` when `transposeB`), packed into
+    /// `cache` by the first call, which also gives back `b`'s mapped pages (Gemm and MatMul).
+    package static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, constant b: Tensor, transposeB: Bool,
+                                 cache: TransformedWeightsCache, bias: UnsafePointer<Float>?,
+                                 residual: UnsafePointer<Float>?, activation: FusedActivation?,
+                                 c: UnsafeMutablePointer<Float>, context: ExecutionContext) throws {
+        let packed = try cache.values(count: k * n) { packed in
+            b.withUnsafePointer(as: Float.self) { b in
+                pack(b, transposeB: transposeB, k: k, n: n, into: packed, context: context)
+            }
+            b.storage.releaseMappedPages()
+        }
+        try packed.withUnsafeBufferPointer { packed in
+            try multiply(m: m, n: n, k: k, a: a, packed: packed.baseAddress!, bias: bias, residual: residual,
+                         activation: activation, c: c, context: context)
+        }
+    }
+
     /// The product (see the type's notes). Needs ``supports(rows:)`` and ``supports(columns:)``;
     /// `bias` has `n` values, `residual` and `c` are `[m, n]`.
     package static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, packed: UnsafePointer<Float>,

@@ -90,17 +90,10 @@ package struct Gemm: Operator {
                     if !transposeA, alpha == 1, !useBias || biasOverColumns {
                         let bias = useBias ? c : nil
                         if let packedWeights, PackedMatrixMultiplication.supports(rows: m) {
-                            let packed = try packedWeights.values(count: k * n) { packed in
-                                PackedMatrixMultiplication.pack(right, transposeB: transposeB, k: k, n: n, into: packed,
-                                                                context: context)
-                                b.storage.releaseMappedPages()
-                            }
-                            try packed.withUnsafeBufferPointer { packed in
-                                try bias.withUnsafeFloatPointer { biasValues in
-                                    try PackedMatrixMultiplication.multiply(m: m, n: n, k: k, a: left, packed: packed.baseAddress!,
-                                                                            bias: biasValues, residual: nil,
-                                                                            activation: activation, c: y, context: context)
-                                }
+                            try bias.withUnsafeFloatPointer { biasValues in
+                                try PackedMatrixMultiplication.multiply(
+                                    m: m, n: n, k: k, a: left, constant: b, transposeB: transposeB, cache: packedWeights,
+                                    bias: biasValues, residual: nil, activation: activation, c: y, context: context)
                             }
                             return
                         }

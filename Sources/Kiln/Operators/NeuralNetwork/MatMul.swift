@@ -107,18 +107,12 @@ package struct MatMul: Operator {
                         // B is one matrix: fold A's batch dims into its rows.
                         let rows = leftBatch.reduce(1, *) * m
                         if let packedWeights, b.rank == 2, PackedMatrixMultiplication.supports(rows: rows) {
-                            let packed = try packedWeights.values(count: k * n) { packed in
-                                PackedMatrixMultiplication.pack(w, transposeB: false, k: k, n: n, into: packed,
-                                                                context: context)
-                                b.storage.releaseMappedPages()
-                            }
-                            try packed.withUnsafeBufferPointer { packed in
-                                try bias.withUnsafeFloatPointer { biasValues in
-                                    try residual.withUnsafeFloatPointer { residualValues in
-                                        try PackedMatrixMultiplication.multiply(
-                                            m: rows, n: n, k: k, a: x, packed: packed.baseAddress!, bias: biasValues,
-                                            residual: residualValues, activation: activation, c: y, context: context)
-                                    }
+                            try bias.withUnsafeFloatPointer { biasValues in
+                                try residual.withUnsafeFloatPointer { residualValues in
+                                    try PackedMatrixMultiplication.multiply(
+                                        m: rows, n: n, k: k, a: x, constant: b, transposeB: false, cache: packedWeights,
+                                        bias: biasValues, residual: residualValues, activation: activation, c: y,
+                                        context: context)
                                 }
                             }
                         } else if addsBias || addsResidual || activation != nil {
