@@ -38,6 +38,20 @@ import Testing
                        seed: 90, threads: 2, outputStride: 192, channelOffset: 64)
     }
 
+    /// A file packed by an AVX-512 build, read by one without the kernel: W unpacks to ONNX's layout.
+    @Test func unpackingInvertsPacking() throws {
+        let (outputChannels, channels, kernelVolume) = (128, 5, 9)
+        let weights = try T.random([outputChannels, channels, 3, 3], seed: 5).scalars(as: Float.self)
+        var packed = [Float](repeating: .nan, count: weights.count)
+        DirectConvolutionChannelsLast.packWeights(weights, outputChannels: outputChannels, channels: channels,
+                                                  kernelVolume: kernelVolume, into: &packed)
+        var unpacked = [Float](repeating: .nan, count: weights.count)
+        DirectConvolutionChannelsLast.unpackWeights(packed, outputChannels: outputChannels, channels: channels,
+                                                    kernelVolume: kernelVolume, into: &unpacked)
+        #expect(unpacked == weights)
+        #expect(packed != weights)
+    }
+
     @Test func unsupportedShapesAreATypedError() throws {
         let geometry = SlidingWindowGeometry(inputSize: [4, 4], outputSize: [4, 4], kernel: [3, 3], strides: [1, 1],
                                              dilations: [1, 1], padsBegin: [1, 1], padsEnd: [1, 1])

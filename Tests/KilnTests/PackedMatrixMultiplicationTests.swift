@@ -15,8 +15,12 @@ import Testing
     }
 
     /// One block exactly, a last block that moves back, a single reduction step, several panels,
-    /// and enough rows with a short K for several row chunks (a chunk is at least 128 rows).
+    /// and enough rows with a short K for several row chunks (a chunk is at least 128 rows); fewer
+    /// rows than a block (``PackedMatrixMultiplication/multiplyFewRows``) with odd and even K.
     static let cases: [Case] = [
+        Case(m: 1, k: 37, n: 128, residual: true, activation: .relu),
+        Case(m: 1, k: 1, n: 64, bias: false),
+        Case(m: 5, k: 64, n: 192, transposeB: true, activation: .gelu),
         Case(m: 6, k: 5, n: 64),
         Case(m: 7, k: 1, n: 128, transposeB: true, activation: .relu),
         Case(m: 13, k: 37, n: 192, bias: false, residual: true, activation: .gelu),
@@ -29,15 +33,30 @@ import Testing
         for threads in [1, 2] { try Self.check(test, threads: threads) }
     }
 
-    @Test func fewRowsOrPartialPanelsAreATypedError() throws {
+    @Test func partialPanelsOrNoRowsAreATypedError() throws {
         #expect(!PackedMatrixMultiplication.supports(rows: 5))
         #expect(!PackedMatrixMultiplication.supports(columns: 96))
-        let a = [Float](repeating: 1, count: 5 * 4), packed = [Float](repeating: 1, count: 4 * 64)
-        var c = [Float](repeating: 0, count: 5 * 64)
-        #expect(throws: OperatorError.self) {
-            try PackedMatrixMultiplication.multiply(m: 5, n: 64, k: 4, a: a, packed: packed, bias: nil, residual: nil,
-                                                    activation: nil, c: &c, context: ExecutionContext(threads: 1))
+        let a = [Float](repeating: 1, count: 5 * 4), packed = [Float](repeating: 1, count: 4 * 96)
+        var c = [Float](repeating: 0, count: 5 * 96)
+        for (m, n) in [(5, 96), (0, 64)] {
+            #expect(throws: OperatorError.self) {
+                try PackedMatrixMultiplication.multiply(m: m, n: n, k: 4, a: a, packed: packed, bias: nil, residual: nil,
+                                                        activation: nil, c: &c, context: ExecutionContext(threads: 1))
+            }
         }
+    }
+
+    /// A file packed by an AVX-512 build, read by one without the kernel: the panels unpack to B.
+    @Test(arguments: [false, true])
+    func unpackingInvertsPacking(transposeB: Bool) throws {
+        let (k, n) = (37, 192)
+        let b = try NeuralNetworkTesting.random(transposeB ? [n, k] : [k, n], seed: 11).scalars(as: Float.self)
+        var packed = [Float](repeating: .nan, count: k * n)
+        PackedMatrixMultiplication.pack(b, transposeB: transposeB, k: k, n: n, into: &packed)
+        var unpacked = [Float](repeating: .nan, count: k * n)
+        PackedMatrixMultiplication.unpack(packed, k: k, n: n, into: &unpacked)
+        let expected = transposeB ? (0..<k * n).map { b[($0 % n) * k + $0 / n] } : b
+        #expect(unpacked == expected)
     }
 
     static func check(_ test: Case, threads: Int) throws {

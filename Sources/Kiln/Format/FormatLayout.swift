@@ -21,8 +21,14 @@ package enum FormatLayout {
     package static let reserved2Offset = 48
     package static let headerChecksumOffset = 56
 
-    /// Header flag bits 0-15 mark required features; none are defined in 1.0.
+    /// Header flag bits 0-15 mark required features; a reader refuses a file with one it does not know.
     package static let requiredFlagsMask: UInt32 = 0x0000_FFFF
+    /// Required header flag bit 0 (format 1.1): some initializers are stored in the layout of the
+    /// kernel that reads them (nodes marked `kiln_packed_weights`, ``PackWeightsPass``). A 1.0
+    /// reader would read them as ONNX's layout and compute wrong results, so it must refuse the file.
+    package static let kernelLayoutWeightsFlag: UInt32 = 1 << 0
+    /// The required header flags this reader knows.
+    package static let knownRequiredFlags: UInt32 = kernelLayoutWeightsFlag
     /// Section flag bit 0: a reader that does not know the kind must refuse the file.
     package static let sectionRequiredFlag: UInt32 = 1
 }

@@ -105,6 +105,10 @@ package enum KilnFileReader {
         let graph = try GraphSection.decode(&graphReader, tensorData: slice(file, dataEntry.range),
                                             tensorDataOffset: dataEntry.offset, backing: backing,
                                             allowTrailingBytes: newerMinor)
+        if graph.storesKernelLayoutWeights && header.flags & FormatLayout.kernelLayoutWeightsFlag == 0 {
+            throw .invalidValue(section: "header", offset: FormatLayout.flagsOffset,
+                                reason: "nodes store weights in a kernel's layout (\(PackWeightsPass.attributeName)) but flag bit 0, which makes older readers refuse the file, is clear")
+        }
         return (graph, metadata)
     }
 
@@ -143,9 +147,10 @@ package enum KilnFileReader {
         guard headerHash == u64(file, FormatLayout.headerChecksumOffset) else { throw .checksumMismatch(section: "header") }
 
         let flags = u32(file, FormatLayout.flagsOffset)
-        if flags & FormatLayout.requiredFlagsMask != 0 {
+        let unknownRequired = flags & FormatLayout.requiredFlagsMask & ~FormatLayout.knownRequiredFlags
+        if unknownRequired != 0 {
             throw .unsupportedFeature(found: version, supported: .current,
-                                      feature: "header flags 0x\(String(flags & FormatLayout.requiredFlagsMask, radix: 16))")
+                                      feature: "header flags 0x\(String(unknownRequired, radix: 16))")
         }
         if version.minor <= FormatVersion.current.minor {
             for offset in [FormatLayout.reserved1Offset] where u32(file, offset) != 0 {

@@ -9,6 +9,8 @@ package struct KilnFileWriter {
     private let graphOffset: Int
     private let dataOffset: Int
     private let dataLength: Int
+    /// The header's flags (``FormatLayout/kernelLayoutWeightsFlag``).
+    private let flags: UInt32
     private static let sectionCount = SectionKind.allCases.count
 
     /// Total size of the file.
@@ -33,6 +35,7 @@ package struct KilnFileWriter {
         dataLength = cursor
         metadataBytes = try MetadataSection.encode(metadata)
         graphBytes = try GraphSection.encode(graph, placements: placements)
+        flags = graph.storesKernelLayoutWeights ? FormatLayout.kernelLayoutWeightsFlag : 0
 
         let tableEnd = FormatLayout.headerSize + KilnFileWriter.sectionCount * FormatLayout.sectionEntrySize
         metadataOffset = tableEnd
@@ -84,7 +87,7 @@ package struct KilnFileWriter {
         FormatLayout.magic.withUnsafeBytes { header.raw($0) }
         withUnsafeBytes(of: UInt16(FormatVersion.current.major).littleEndian) { header.raw($0) }
         withUnsafeBytes(of: UInt16(FormatVersion.current.minor).littleEndian) { header.raw($0) }
-        header.u32(0)  // flags
+        header.u32(flags)
         header.u64(UInt64(fileLength))
         header.u64(UInt64(FormatLayout.headerSize))  // the table follows the header
         header.u32(UInt32(KilnFileWriter.sectionCount))

@@ -37,8 +37,15 @@ package enum DirectConvolutionChannelsLast {
     /// node's cached weight packing always matches its kernel. `KILN_DIRECT_CONVOLUTION=0` turns
     /// it off (for comparing the two).
     package static func applies(channels: Int, outputChannels: Int, geometry: SlidingWindowGeometry) -> Bool {
-        isAvailable && channels >= (geometry.kernelVolume > 1 ? minimumChannels : minimumPointwiseChannels)
-            && supports(outputChannels: outputChannels, geometry: geometry)
+        isAvailable && suits(channels: channels, outputChannels: outputChannels, kernel: geometry.kernel,
+                             dilations: geometry.dilations)
+    }
+
+    /// ``applies(channels:outputChannels:geometry:)`` in a build that has the kernel, from the
+    /// node's static sizes: what ``PackWeightsPass`` asks when it decides to store W packed.
+    package static func suits(channels: Int, outputChannels: Int, kernel: [Int], dilations: [Int]) -> Bool {
+        kernel.count == 2 && dilations == [1, 1] && outputChannels > 0 && outputChannels % channelGroup == 0
+            && channels >= (kernel[0] * kernel[1] > 1 ? minimumChannels : minimumPointwiseChannels)
     }
 
     /// Whether this build runs the kernel at all.
@@ -71,6 +78,25 @@ package enum DirectConvolutionChannelsLast {
                     let target = destination + (tap * channels + channel) * channelGroup
                     let column = source + channel * kernelVolume + tap
                     for lane in 0..<channelGroup { target[lane] = column[lane * rowFloats] }
+                }
+            }
+        }
+    }
+
+    /// The inverse of ``packWeights(_:outputChannels:channels:kernelVolume:groups:into:)``: W back
+    /// in ONNX's layout, for a build that does not run this kernel and reads a file whose weights
+    /// were packed when it was converted (``PackWeightsPass``).
+    package static func unpackWeights(_ packed: UnsafePointer<Float>, outputChannels: Int, channels: Int,
+                                      kernelVolume: Int, into weights: UnsafeMutablePointer<Float>) {
+        let rowFloats = channels * kernelVolume
+        for group in 0..<outputChannels / channelGroup {
+            let source = packed + group * kernelVolume * channels * channelGroup
+            let destination = weights + group * channelGroup * rowFloats
+            for channel in 0..<channels {
+                for tap in 0..<kernelVolume {
+                    let run = source + (tap * channels + channel) * channelGroup
+                    let column = destination + channel * kernelVolume + tap
+                    for lane in 0..<channelGroup { column[lane * rowFloats] = run[lane] }
                 }
             }
         }

@@ -22,8 +22,11 @@ package enum PackedMatrixMultiplication {
     /// build and a whole number of panels. Depends only on the constant, so an operator can decide
     /// once whether to pack it. `KILN_PACKED_MATMUL=0` turns it off (for comparing with OpenBLAS).
     package static func applies(columns: Int) -> Bool {
-        BuildTarget.hasAVX512 && enabled && supports(columns: columns)
+        isAvailable && supports(columns: columns)
     }
+
+    /// Whether this build runs the kernel at all.
+    package static var isAvailable: Bool { BuildTarget.hasAVX512 && enabled }
 
     /// Whether the kernel can compute products with `columns` columns at all (in any build).
     package static func supports(columns: Int) -> Bool { columns > 0 && columns % panelWidth == 0 }
@@ -39,18 +42,62 @@ package enum PackedMatrixMultiplication {
     package static func pack(_ b: UnsafePointer<Float>, transposeB: Bool, k: Int, n: Int,
                              into packed: UnsafeMutablePointer<Float>, context: ExecutionContext) {
         context.parallelFor(n / panelWidth) { panels in
-            for panel in panels {
-                let destination = packed + panel * k * panelWidth
-                for row in 0..<k {
-                    let target = destination + row * panelWidth
-                    if transposeB {
-                        let column = b + panel * panelWidth * k + row
-                        for lane in 0..<panelWidth { target[lane] = column[lane * k] }
-                    } else {
-                        target.update(from: b + row * n + panel * panelWidth, count: panelWidth)
-                    }
+            pack(b, transposeB: transposeB, k: k, n: n, panels: panels, into: packed)
+        }
+    }
+
+    /// Packs the panels `panels` (all by default) of `b'` into `packed`.
+    package static func pack(_ b: UnsafePointer<Float>, transposeB: Bool, k: Int, n: Int, panels: Range<Int>? = nil,
+                             into packed: UnsafeMutablePointer<Float>) {
+        for panel in panels ?? 0..<n / panelWidth {
+            let destination = packed + panel * k * panelWidth
+            for row in 0..<k {
+                let target = destination + row * panelWidth
+                if transposeB {
+                    let column = b + panel * panelWidth * k + row
+                    for lane in 0..<panelWidth { target[lane] = column[lane * k] }
+                } else {
+                    target.update(from: b + row * n + panel * panelWidth, count: panelWidth)
                 }
             }
+        }
+    }
+
+    /// The inverse of ``pack(_:transposeB:k:n:into:context:)`` with `transposeB` false: panels back
+    /// to `b` `[k, n]`, for a build that does not run this kernel and reads a file whose weights
+    /// were packed when it was converted (``PackWeightsPass``).
+    package static func unpack(_ packed: UnsafePointer<Float>, k: Int, n: Int, into b: UnsafeMutablePointer<Float>) {
+        for panel in 0..<n / panelWidth {
+            let source = packed + panel * k * panelWidth
+            for row in 0..<k {
+                (b + row * n + panel * panelWidth).update(from: source + row * panelWidth, count: panelWidth)
+            }
+        }
+    }
+
+    /// `b` `[k, n]` from its panels, unpacked into `cache` by the first call.
+    package static func unpacked(_ packed: UnsafePointer<Float>, k: Int, n: Int,
+                                 cache: TransformedWeightsCache) throws -> [Float] {
+        try cache.values(count: k * n) { unpack(packed, k: k, n: n, into: $0) }
+    }
+
+    /// The product with a `b` that the file stores packed (``PackWeightsPass``): read in place by
+    /// the kernel, or, in a build without it, unpacked into `unpackedCache` once and multiplied by
+    /// OpenBLAS.
+    package static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, storedPacked packed: UnsafePointer<Float>,
+                                 unpackedCache: TransformedWeightsCache, bias: UnsafePointer<Float>?,
+                                 residual: UnsafePointer<Float>?, activation: FusedActivation?,
+                                 c: UnsafeMutablePointer<Float>, context: ExecutionContext) throws {
+        if isAvailable {
+            try multiply(m: m, n: n, k: k, a: a, packed: packed, bias: bias, residual: residual, activation: activation,
+                         c: c, context: context)
+            return
+        }
+        let plain = try unpacked(packed, k: k, n: n, cache: unpackedCache)
+        try plain.withUnsafeBufferPointer { plain in
+            try MatrixMultiplication.multiplyAddingBias(m: m, n: n, k: k, a: a, b: plain.baseAddress!, bias: bias,
+                                                        residual: residual, activation: activation, c: c,
+                                                        context: context)
         }
     }
 
@@ -72,14 +119,19 @@ package enum PackedMatrixMultiplication {
         }
     }
 
-    /// The product (see the type's notes). Needs ``supports(rows:)`` and ``supports(columns:)``;
-    /// `bias` has `n` values, `residual` and `c` are `[m, n]`.
+    /// The product (see the type's notes). Needs ``supports(columns:)``; `bias` has `n` values,
+    /// `residual` and `c` are `[m, n]`. Fewer rows than a block run ``multiplyFewRows``.
     package static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, packed: UnsafePointer<Float>,
                                  bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
                                  activation: FusedActivation?, c: UnsafeMutablePointer<Float>,
                                  context: ExecutionContext) throws {
-        guard supports(rows: m), supports(columns: n), k > 0 else {
-            throw OperatorError("the packed product needs at least \(BroadcastBlockKernel.rows) rows and a multiple of \(panelWidth) columns, not \(m) x \(n)")
+        guard m > 0, supports(columns: n), k > 0 else {
+            throw OperatorError("the packed product needs rows, inner size and a multiple of \(panelWidth) columns, not \(m) x \(k) x \(n)")
+        }
+        guard supports(rows: m) else {
+            multiplyFewRows(m: m, n: n, k: k, a: a, packed: packed, bias: bias, residual: residual,
+                            activation: activation, c: c, context: context)
+            return
         }
         let blockRows = BroadcastBlockKernel.rows
         let rowBlocks = (m + blockRows - 1) / blockRows
@@ -121,5 +173,75 @@ package enum PackedMatrixMultiplication {
                 }
             }
         }}
+    }
+
+    /// Products of fewer rows than a block (a linear layer at batch 1): each row against each
+    /// panel in eight accumulators, two interleaved halves of `k` so that the FMA latency is
+    /// covered, reading the weights once per row as `sgemv` does; panels spread over the threads.
+    package static func multiplyFewRows(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, packed: UnsafePointer<Float>,
+                                        bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?,
+                                        activation: FusedActivation?, c: UnsafeMutablePointer<Float>,
+                                        context: ExecutionContext) {
+        typealias Vector = BroadcastBlockKernel.Vector
+        let lanes = Vector.scalarCount
+        let panels = n / panelWidth
+        context.parallelFor(panels, minimumChunk: max(1, 65_536 / max(1, m * k * panelWidth))) { range in
+            for panel in range {
+                let weights = packed + panel * k * panelWidth
+                let column = panel * panelWidth
+                for row in 0..<m {
+                    let x = a + row * k
+                    var s0 = Vector(), s1 = Vector(), s2 = Vector(), s3 = Vector()
+                    var t0 = Vector(), t1 = Vector(), t2 = Vector(), t3 = Vector()
+                    var index = 0
+                    while index + 1 < k {
+                        let w = weights + index * panelWidth
+                        let v = Vector(repeating: x[index]), u = Vector(repeating: x[index + 1])
+                        s0.addProduct(v, w.loadVector())
+                        s1.addProduct(v, (w + lanes).loadVector())
+                        s2.addProduct(v, (w + 2 * lanes).loadVector())
+                        s3.addProduct(v, (w + 3 * lanes).loadVector())
+                        let w2 = w + panelWidth
+                        t0.addProduct(u, w2.loadVector())
+                        t1.addProduct(u, (w2 + lanes).loadVector())
+                        t2.addProduct(u, (w2 + 2 * lanes).loadVector())
+                        t3.addProduct(u, (w2 + 3 * lanes).loadVector())
+                        index += 2
+                    }
+                    if index < k {
+                        let w = weights + index * panelWidth
+                        let v = Vector(repeating: x[index])
+                        s0.addProduct(v, w.loadVector())
+                        s1.addProduct(v, (w + lanes).loadVector())
+                        s2.addProduct(v, (w + 2 * lanes).loadVector())
+                        s3.addProduct(v, (w + 3 * lanes).loadVector())
+                    }
+                    s0 += t0
+                    s1 += t1
+                    s2 += t2
+                    s3 += t3
+                    if let bias {
+                        let b = bias + column
+                        s0 += b.loadVector()
+                        s1 += (b + lanes).loadVector()
+                        s2 += (b + 2 * lanes).loadVector()
+                        s3 += (b + 3 * lanes).loadVector()
+                    }
+                    if let residual {
+                        let z = residual + row * n + column
+                        s0 += z.loadVector()
+                        s1 += (z + lanes).loadVector()
+                        s2 += (z + 2 * lanes).loadVector()
+                        s3 += (z + 3 * lanes).loadVector()
+                    }
+                    let target = c + row * n + column
+                    target.storeVector(s0)
+                    (target + lanes).storeVector(s1)
+                    (target + 2 * lanes).storeVector(s2)
+                    (target + 3 * lanes).storeVector(s3)
+                    activation?.apply(target, count: panelWidth)
+                }
+            }
+        }
     }
 }

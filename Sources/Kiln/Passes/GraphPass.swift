@@ -16,7 +16,8 @@ public struct PassPipeline: Sendable {
     /// constant makes a pattern match), so the list repeats until nothing fires.
     public var maximumRounds: Int
     /// Passes run once, in order, after the rounds: layout changes that must see the fully fused
-    /// graph (``ChannelsLastPass``), and fusions of what they produce (``FuseConcatConvolutionsPass``).
+    /// graph (``ChannelsLastPass``), fusions of what they produce (``FuseConcatConvolutionsPass``),
+    /// and, last, weights stored in the layouts of the kernels that will read them (``PackWeightsPass``).
     public var finally: [any GraphPass]
 
     public init(_ passes: [any GraphPass], maximumRounds: Int = 4, finally: [any GraphPass] = []) {
@@ -39,7 +40,7 @@ public struct PassPipeline: Sendable {
         FuseResidualAddPass(),
         FuseActivationPass(),
         DeadNodeEliminationPass(),
-    ], finally: [ChannelsLastPass(), FuseConcatConvolutionsPass()])
+    ], finally: [ChannelsLastPass(), FuseConcatConvolutionsPass(), PackWeightsPass()])
 
     /// The names of its passes, in order.
     public var names: [String] { (passes + finally).map(\.name) }

@@ -29,6 +29,11 @@ package struct Conv: Operator {
     package let channelsLast: Bool
     /// Whether X is channels-last too.
     package let inputChannelsLast: Bool
+    /// Whether the file stores W in ``DirectConvolutionChannelsLast``'s packed layout
+    /// (``PackWeightsPass``): the kernel then reads it in place.
+    package let storedWeightsPacked: Bool
+    /// W back in ONNX's layout for a build that does not run the direct kernel, made by its first run.
+    private var unpackedWeights: TransformedWeightsCache?
 
     package init(node: Node, opset: Int) throws {
         addsResidual = try node.int(FuseResidualAddPass.attributeName, default: 0) != 0
@@ -43,10 +48,19 @@ package struct Conv: Operator {
         activation = try FusedActivation(node: node)
         groups = try node.int("group", default: 1)
         guard groups >= 1 else { throw OperatorError("group must be at least 1, got \(groups)") }
+        storedWeightsPacked = try node.int(PackWeightsPass.attributeName, default: 0) != 0
+        if storedWeightsPacked && (!channelsLast || groups != 1) {
+            throw OperatorError("\(PackWeightsPass.attributeName) needs a channels-last convolution of group 1")
+        }
     }
 
     package mutating func prepare(constants: [Tensor?]) throws {
-        if constants.count > 1, constants[1] != nil { derivedWeights = TransformedWeightsCache() }
+        let constantWeights = constants.count > 1 && constants[1] != nil
+        if storedWeightsPacked {
+            guard constantWeights else { throw OperatorError("\(PackWeightsPass.attributeName) needs W to be a constant") }
+            unpackedWeights = TransformedWeightsCache()
+        }
+        if constantWeights { derivedWeights = TransformedWeightsCache() }
     }
 
     /// Checks the static shapes of X, W and B against each other and returns the kernel's spatial
@@ -322,6 +336,35 @@ extension Conv {
         }
         let direct = !depthwise && DirectConvolutionChannelsLast.applies(channels: channels, outputChannels: outputChannels,
                                                                                   geometry: geometry)
+        guard storedWeightsPacked, !direct else {
+            try computeChannelsLast(x, w, weightsPacked: storedWeightsPacked, b, z, y, outputStride: outputStride,
+                                    batch: batch, channels: channels, outputChannels: outputChannels,
+                                    geometry: geometry, depthwise: depthwise, direct: direct, context: context)
+            return
+        }
+        // Packed for the direct kernel by the converting build, which this one does not run (or
+        // which `KILN_DIRECT_CONVOLUTION=0` turned off): W back in ONNX's layout, once.
+        guard let unpackedWeights, DirectConvolutionChannelsLast.supports(outputChannels: outputChannels, geometry: geometry) else {
+            throw OperatorError("W is stored packed (\(PackWeightsPass.attributeName)), which needs a constant W, dilation 1 and a multiple of \(DirectConvolutionChannelsLast.channelGroup) output channels")
+        }
+        let plain = try unpackedWeights.values(count: outputChannels * channels * geometry.kernelVolume) { plain in
+            DirectConvolutionChannelsLast.unpackWeights(w, outputChannels: outputChannels, channels: channels,
+                                                        kernelVolume: geometry.kernelVolume, into: plain)
+        }
+        try plain.withUnsafeBufferPointer { plain in
+            try computeChannelsLast(x, plain.baseAddress!, weightsPacked: false, b, z, y, outputStride: outputStride,
+                                    batch: batch, channels: channels, outputChannels: outputChannels,
+                                    geometry: geometry, depthwise: depthwise, direct: false, context: context)
+        }
+    }
+
+    /// The channels-last kernel chosen by the caller, with W in ONNX's layout (reordered for the
+    /// kernel, cached when W is a constant) or, when `weightsPacked`, already in the direct kernel's.
+    private func computeChannelsLast(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, weightsPacked: Bool,
+                                     _ b: UnsafePointer<Float>?, _ z: UnsafePointer<Float>?,
+                                     _ y: UnsafeMutablePointer<Float>, outputStride: Int, batch: Int, channels: Int,
+                                     outputChannels: Int, geometry: SlidingWindowGeometry, depthwise: Bool,
+                                     direct: Bool, context: ExecutionContext) throws {
         let count = depthwise ? DepthwiseChannelsLast.packedWeightFloats(channels: channels)
             : outputChannels * channels * geometry.kernelVolume
         // Local functions, not closure values: those cost a heap context per call.
@@ -359,7 +402,9 @@ extension Conv {
                                               activation: activation, context: context)
             }
         }
-        if let derivedWeights {
+        if weightsPacked {
+            try run(w)
+        } else if let derivedWeights {
             let packed = try derivedWeights.values(count: count, compute: pack)
             try packed.withUnsafeBufferPointer { try run($0.baseAddress!) }
         } else {

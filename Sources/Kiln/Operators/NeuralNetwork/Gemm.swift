@@ -15,6 +15,11 @@ package struct Gemm: Operator {
     /// Set by ``prepare(constants:)`` when B is a constant that ``PackedMatrixMultiplication`` takes:
     /// B packed into its panels on the first run, kept for the next.
     private var packedWeights: TransformedWeightsCache?
+    /// Whether the file stores B packed into ``PackedMatrixMultiplication``'s panels
+    /// (``PackWeightsPass``): the kernel then reads it in place.
+    package let storedWeightsPacked: Bool
+    /// B back in `[K, N]` for a build without the packed kernel, made by its first run.
+    private var unpackedWeights: TransformedWeightsCache?
 
     package init(node: Node, opset: Int) throws {
         try node.expectArity(inputs: 2...3)
@@ -23,9 +28,21 @@ package struct Gemm: Operator {
         beta = try node.float("beta", default: 1)
         transposeA = try node.int("transA", default: 0) != 0
         transposeB = try node.int("transB", default: 0) != 0
+        storedWeightsPacked = try node.int(PackWeightsPass.attributeName, default: 0) != 0
+        if storedWeightsPacked && (transposeA || alpha != 1) {
+            throw OperatorError("\(PackWeightsPass.attributeName) needs transA = 0 and alpha = 1")
+        }
     }
 
     package mutating func prepare(constants: [Tensor?]) throws {
+        if storedWeightsPacked {
+            guard constants.count > 1, let b = constants[1], b.dtype == .float32, b.rank == 2,
+                  PackedMatrixMultiplication.supports(columns: transposeB ? b.shape[0] : b.shape[1]) else {
+                throw OperatorError("\(PackWeightsPass.attributeName) needs B to be a float32 constant matrix with a multiple of \(PackedMatrixMultiplication.panelWidth) columns")
+            }
+            unpackedWeights = TransformedWeightsCache()
+            return
+        }
         guard constants.count > 1, let b = constants[1], b.dtype == .float32, b.rank == 2,
               PackedMatrixMultiplication.applies(columns: transposeB ? b.shape[0] : b.shape[1]) else { return }
         packedWeights = TransformedWeightsCache()
@@ -89,6 +106,14 @@ package struct Gemm: Operator {
                     let biasOverColumns = c.map { beta == 1 && $0.count == n && $0.shape.last == n } ?? true
                     if !transposeA, alpha == 1, !useBias || biasOverColumns {
                         let bias = useBias ? c : nil
+                        if let unpackedWeights {
+                            try bias.withUnsafeFloatPointer { biasValues in
+                                try PackedMatrixMultiplication.multiply(
+                                    m: m, n: n, k: k, a: left, storedPacked: right, unpackedCache: unpackedWeights,
+                                    bias: biasValues, residual: nil, activation: activation, c: y, context: context)
+                            }
+                            return
+                        }
                         if let packedWeights, PackedMatrixMultiplication.supports(rows: m) {
                             try bias.withUnsafeFloatPointer { biasValues in
                                 try PackedMatrixMultiplication.multiply(
@@ -103,6 +128,9 @@ package struct Gemm: Operator {
                                                                         activation: activation, c: y, context: context)
                         }
                         return
+                    }
+                    guard !storedWeightsPacked else {
+                        throw OperatorError("B is stored packed (\(PackWeightsPass.attributeName)), which needs C to be absent or a bias over the columns with beta = 1")
                     }
                     if useBias, let c {
                         c.withUnsafePointer(as: Float.self) { bias in

@@ -3,7 +3,8 @@
 /// channels, as one node that writes each branch straight into its channels of the joined output.
 ///
 /// - Inputs: `X`, then `W` and `B` of each branch in order (`B` may be omitted: "").
-/// - Attributes: `pads` (4 per branch, in branch order), and what the branches share: `strides`,
+/// - Attributes: `pads` (4 per branch, in branch order), optionally `kiln_packed_weights` (one
+///   value per branch, see ``PackWeightsPass``), and what the branches share: `strides`,
 ///   `dilations`, `kiln_channels_last` and a fused activation.
 /// - Output: `[N, H', W', M1 + M2 + ...]`, the branches' outputs side by side per position.
 ///
@@ -24,9 +25,14 @@ package struct KilnConcatConvolutions: Operator {
         guard let pads = try node.ints("pads"), pads.count == 4 * count else {
             throw OperatorError("pads must hold 4 values per branch (\(4 * count))")
         }
+        let packed = try node.ints(PackWeightsPass.attributeName)
+        guard packed == nil || packed?.count == count else {
+            throw OperatorError("\(PackWeightsPass.attributeName) must hold one value per branch (\(count))")
+        }
         branches = try (0..<count).map { branch in
             var attributes = node.attributes
             attributes["pads"] = .ints(Array(pads[4 * branch..<4 * branch + 4]))
+            attributes[PackWeightsPass.attributeName] = packed.map { .int($0[branch]) }
             let conv = Node(name: "\(node.name)_branch\(branch)", opType: Conv.opType,
                             inputs: [node.inputs[0], node.inputs[1 + 2 * branch], node.inputs[2 + 2 * branch]],
                             outputs: node.outputs, attributes: attributes)

@@ -21,15 +21,29 @@ package struct MatMul: Operator {
     /// Set by ``prepare(constants:)`` when B is a constant matrix that ``PackedMatrixMultiplication``
     /// takes: B packed into its panels on the first run, kept for the next.
     private var packedWeights: TransformedWeightsCache?
+    /// Whether the file stores B packed into ``PackedMatrixMultiplication``'s panels
+    /// (``PackWeightsPass``): the kernel then reads it in place.
+    package let storedWeightsPacked: Bool
+    /// B back in `[K, N]` for a build without the packed kernel, made by its first run.
+    private var unpackedWeights: TransformedWeightsCache?
 
     package init(node: Node, opset: Int) throws {
         addsBias = try node.int(Self.biasAttributeName, default: 0) != 0
         addsResidual = try node.int(FuseResidualAddPass.attributeName, default: 0) != 0
         activation = try FusedActivation(node: node)
         try node.expectArity(inputs: addsResidual ? 4...4 : (addsBias ? 3...3 : 2...2))
+        storedWeightsPacked = try node.int(PackWeightsPass.attributeName, default: 0) != 0
     }
 
     package mutating func prepare(constants: [Tensor?]) throws {
+        if storedWeightsPacked {
+            guard constants.count > 1, let b = constants[1], b.dtype == .float32, b.rank == 2,
+                  PackedMatrixMultiplication.supports(columns: b.shape[1]) else {
+                throw OperatorError("\(PackWeightsPass.attributeName) needs B to be a float32 constant matrix with a multiple of \(PackedMatrixMultiplication.panelWidth) columns")
+            }
+            unpackedWeights = TransformedWeightsCache()
+            return
+        }
         guard constants.count > 1, let b = constants[1], b.dtype == .float32, b.rank == 2,
               PackedMatrixMultiplication.applies(columns: b.shape[1]) else { return }
         packedWeights = TransformedWeightsCache()
@@ -106,7 +120,16 @@ package struct MatMul: Operator {
                     if rightBatch.allSatisfy({ $0 == 1 }) && leftBatch.count == batch.count {
                         // B is one matrix: fold A's batch dims into its rows.
                         let rows = leftBatch.reduce(1, *) * m
-                        if let packedWeights, b.rank == 2, PackedMatrixMultiplication.supports(rows: rows) {
+                        if let unpackedWeights {
+                            try bias.withUnsafeFloatPointer { biasValues in
+                                try residual.withUnsafeFloatPointer { residualValues in
+                                    try PackedMatrixMultiplication.multiply(
+                                        m: rows, n: n, k: k, a: x, storedPacked: w, unpackedCache: unpackedWeights,
+                                        bias: biasValues, residual: residualValues, activation: activation, c: y,
+                                        context: context)
+                                }
+                            }
+                        } else if let packedWeights, b.rank == 2, PackedMatrixMultiplication.supports(rows: rows) {
                             try bias.withUnsafeFloatPointer { biasValues in
                                 try residual.withUnsafeFloatPointer { residualValues in
                                     try PackedMatrixMultiplication.multiply(
@@ -130,6 +153,7 @@ package struct MatMul: Operator {
                         }
                         return
                     }
+                    guard !storedWeightsPacked else { throw OperatorError("B is stored packed but the product is batched") }
                     let leftStrides = MatMul.broadcastStrides(leftBatch, to: batch, matrixSize: m * k)
                     let rightStrides = MatMul.broadcastStrides(rightBatch, to: batch, matrixSize: k * n)
                     let batchStrides = ShapeArithmetic.strides(batch)
