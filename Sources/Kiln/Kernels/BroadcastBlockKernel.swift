@@ -26,6 +26,16 @@ package enum BroadcastBlockKernel {
         return ([Vector(repeating: low), Vector(repeating: high)], addsResidual ? activation : activation?.unlessClamp)
     }
 
+    /// How the callers cut `blocks` row blocks into chunks to go through panel by panel (see
+    /// ``PackedMatrixMultiplication``): at most 128 rows or about 512 KiB of input (`rowFloats` per
+    /// row) per chunk, whichever is more, and chunks of equal size, so that the items a parallel
+    /// loop skips past the last block are few and the threads' shares stay even.
+    package static func rowChunks(blocks: Int, rowFloats: Int) -> (count: Int, blocksPerChunk: Int) {
+        let limit = max(1, min(blocks, max(128, (1 << 17) / max(1, rowFloats)) / rows + 1))
+        let count = (blocks + limit - 1) / limit
+        return (count, (blocks + count - 1) / max(1, count))
+    }
+
     /// Runs `body` with room for the six input and six output row pointers ``block6`` takes.
     @inline(__always)
     package static func withRowSlots(

@@ -136,8 +136,7 @@ package enum PackedMatrixMultiplication {
         let blockRows = BroadcastBlockKernel.rows
         let rowBlocks = (m + blockRows - 1) / blockRows
         let panels = n / panelWidth
-        let blocksPerChunk = min(rowBlocks, max(128, (1 << 17) / k) / blockRows + 1)
-        let chunks = (rowBlocks + blocksPerChunk - 1) / blocksPerChunk
+        let (chunks, blocksPerChunk) = BroadcastBlockKernel.rowChunks(blocks: rowBlocks, rowFloats: k)
         let (bounds, remaining) = BroadcastBlockKernel.epilogue(activation: activation, addsResidual: residual != nil)
         let needsEpilogue = remaining != nil || residual != nil
         let tapOffset = [0]
