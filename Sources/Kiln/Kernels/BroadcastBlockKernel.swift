@@ -16,14 +16,13 @@ package enum BroadcastBlockKernel {
     package static let columns = 64
 
     /// How a caller splits `activation` around ``block6``: a clamp (Relu, Clip) goes inside it as
-    /// `bounds`, and `remaining` is what the caller applies to each stored row itself (with a
-    /// residual, which must be added first, that is the whole activation). The bounds are two
-    /// vectors kept in memory and read only after the accumulation: passed as vectors, they held
-    /// two registers and pushed two of the 24 accumulators onto the stack inside the loop.
-    package static func epilogue(activation: FusedActivation?, addsResidual: Bool)
-        -> (bounds: [SIMD16<Float>], remaining: FusedActivation?) {
-        let (low, high) = addsResidual ? (-.infinity, .infinity) : activation?.clampBounds ?? (-.infinity, .infinity)
-        return ([Vector(repeating: low), Vector(repeating: high)], addsResidual ? activation : activation?.unlessClamp)
+    /// `bounds`, after the residual, and `remaining` is what the caller applies to each stored row
+    /// itself. The bounds are two vectors kept in memory and read only after the accumulation:
+    /// passed as vectors, they held two registers and pushed two of the 24 accumulators onto the
+    /// stack inside the loop.
+    package static func epilogue(activation: FusedActivation?) -> (bounds: [SIMD16<Float>], remaining: FusedActivation?) {
+        let (low, high) = activation?.clampBounds ?? (-.infinity, .infinity)
+        return ([Vector(repeating: low), Vector(repeating: high)], activation?.unlessClamp)
     }
 
     /// How the callers cut `blocks` row blocks into chunks to go through panel by panel (see
@@ -36,17 +35,22 @@ package enum BroadcastBlockKernel {
         return (count, (blocks + count - 1) / max(1, count))
     }
 
-    /// Runs `body` with room for the six input and six output row pointers ``block6`` takes.
+    /// Runs `body` with room for the six input, six output and six residual row pointers ``block6``
+    /// takes.
     @inline(__always)
     package static func withRowSlots(
-        _ body: (UnsafeMutablePointer<UnsafePointer<Float>>, UnsafeMutablePointer<UnsafeMutablePointer<Float>?>) -> Void
+        _ body: (UnsafeMutablePointer<UnsafePointer<Float>>, UnsafeMutablePointer<UnsafeMutablePointer<Float>?>,
+                 UnsafeMutablePointer<UnsafePointer<Float>?>) -> Void
     ) {
-        var slots: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var slots: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &slots) { raw in
             let inputs = raw.baseAddress!.bindMemory(to: UnsafePointer<Float>.self, capacity: rows)
             let outputs = (raw.baseAddress! + rows * MemoryLayout<Int>.stride)
                 .bindMemory(to: UnsafeMutablePointer<Float>?.self, capacity: rows)
-            body(inputs, outputs)
+            let residuals = (raw.baseAddress! + 2 * rows * MemoryLayout<Int>.stride)
+                .bindMemory(to: UnsafePointer<Float>?.self, capacity: rows)
+            body(inputs, outputs, residuals)
         }
     }
 
@@ -59,13 +63,14 @@ package enum BroadcastBlockKernel {
     /// Six output rows x 64 output columns, over every tap and input channel: row `r` reads its
     /// `channels` inputs of tap `t` at `inputs[r] + tapOffsets[t]` (each row its own address, so a
     /// block can skip padding columns or cross into the next image row), the weights are
-    /// `[taps, channels, 64]`; started from `bias` (or zero), clamped to `bounds[0]...bounds[1]`
-    /// and stored to `outputs[row]` (a nil output skips its row; its input must still be readable).
+    /// `[taps, channels, 64]`; started from `bias` (or zero), plus `residuals[row]` (64 floats,
+    /// when both are given), clamped to `bounds[0]...bounds[1]` and stored to `outputs[row]` (a nil output skips its row; its input must still be readable).
     @inline(__always)
     package static func block6(_ inputs: UnsafePointer<UnsafePointer<Float>>, channels: Int,
                                tapOffsets: UnsafePointer<Int>, taps: Int,
                                weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
-                               bounds: UnsafePointer<Vector>, outputs: UnsafePointer<UnsafeMutablePointer<Float>?>) {
+                               bounds: UnsafePointer<Vector>, residuals: UnsafePointer<UnsafePointer<Float>?>?,
+                               outputs: UnsafePointer<UnsafeMutablePointer<Float>?>) {
         let zeroBias = Vector()
         let b0 = bias.map { $0.loadVector(as: Vector.self) } ?? zeroBias
         let b1 = bias.map { ($0 + 16).loadVector(as: Vector.self) } ?? zeroBias
@@ -100,6 +105,28 @@ package enum BroadcastBlockKernel {
                 a40.addProduct(v, w0); a41.addProduct(v, w1); a42.addProduct(v, w2); a43.addProduct(v, w3)
                 v = Vector(repeating: x5[k])
                 a50.addProduct(v, w0); a51.addProduct(v, w1); a52.addProduct(v, w2); a53.addProduct(v, w3)
+            }
+        }
+        // The residual goes into the accumulators before the clamp: a ResNet block's `Relu(conv + Z)`
+        // leaves nothing for a pass over the stored rows (which cost a call per row).
+        if let residuals {
+            if let z = residuals[0] {
+                a00 += z.loadVector(); a01 += (z + 16).loadVector(); a02 += (z + 32).loadVector(); a03 += (z + 48).loadVector()
+            }
+            if let z = residuals[1] {
+                a10 += z.loadVector(); a11 += (z + 16).loadVector(); a12 += (z + 32).loadVector(); a13 += (z + 48).loadVector()
+            }
+            if let z = residuals[2] {
+                a20 += z.loadVector(); a21 += (z + 16).loadVector(); a22 += (z + 32).loadVector(); a23 += (z + 48).loadVector()
+            }
+            if let z = residuals[3] {
+                a30 += z.loadVector(); a31 += (z + 16).loadVector(); a32 += (z + 32).loadVector(); a33 += (z + 48).loadVector()
+            }
+            if let z = residuals[4] {
+                a40 += z.loadVector(); a41 += (z + 16).loadVector(); a42 += (z + 32).loadVector(); a43 += (z + 48).loadVector()
+            }
+            if let z = residuals[5] {
+                a50 += z.loadVector(); a51 += (z + 16).loadVector(); a52 += (z + 32).loadVector(); a53 += (z + 48).loadVector()
             }
         }
         let low = bounds[0], high = bounds[1]

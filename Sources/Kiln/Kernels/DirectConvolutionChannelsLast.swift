@@ -142,13 +142,12 @@ package enum DirectConvolutionChannelsLast {
         let (chunks, blocksPerChunk) = BroadcastBlockKernel.rowChunks(blocks: totalBlocks, rowFloats: channels)
         let items = chunks * groups * blocksPerChunk
         let outputWidth = geometry.outputSize[1]
-        let (bounds, remaining) = BroadcastBlockKernel.epilogue(activation: activation, addsResidual: residual != nil)
-        let needsEpilogue = remaining != nil || residual != nil
+        let (bounds, remaining) = BroadcastBlockKernel.epilogue(activation: activation)
         let flopsPerItem = positionsPerBlock * channelGroup * taps * channels
         tapOffsets.withUnsafeBufferPointer { tapOffsets in bounds.withUnsafeBufferPointer { bounds in
             let tapOffsets = tapOffsets.baseAddress!, bounds = bounds.baseAddress!
             context.parallelFor(items, minimumChunk: max(1, 1 << 20 / max(1, flopsPerItem))) { range in
-                BroadcastBlockKernel.withRowSlots { inputs, outputs in
+                BroadcastBlockKernel.withRowSlots { inputs, outputs, residuals in
                     for item in range {
                         let chunk = item / (groups * blocksPerChunk), group = item / blocksPerChunk % groups
                         let block = chunk * blocksPerChunk + item % blocksPerChunk
@@ -157,6 +156,8 @@ package enum DirectConvolutionChannelsLast {
                         let first = block % blocksPerImage * positionsPerBlock
                         let imageInput = source + image * imageFloats
                         let imageOutput = y + image * imagePositions * outputStride + group * channelGroup
+                        // The residual's positions are `outputChannels` apart, the output's `outputStride`.
+                        let imageResidual = residual.map { $0 + image * imagePositions * outputChannels + group * channelGroup }
                         // Six consecutive output positions, each read at its own place in the
                         // planes (rows of the planes are wider than output rows); past the image's
                         // last position, the last one again, not stored.
@@ -164,7 +165,9 @@ package enum DirectConvolutionChannelsLast {
                         for slot in 0..<positionsPerBlock {
                             let position = first + slot
                             inputs[slot] = imageInput + (row * planeWidth + column) * channels
-                            outputs[slot] = position < imagePositions ? imageOutput + position * outputStride : nil
+                            let inside = position < imagePositions
+                            outputs[slot] = inside ? imageOutput + position * outputStride : nil
+                            residuals[slot] = inside ? imageResidual.map { $0 + position * outputChannels } : nil
                             if position + 1 < imagePositions {
                                 column += 1
                                 if column == outputWidth { column = 0; row += 1 }
@@ -173,18 +176,12 @@ package enum DirectConvolutionChannelsLast {
                         BroadcastBlockKernel.block6(inputs, channels: channels, tapOffsets: tapOffsets, taps: taps,
                                                     weights: weights + group * taps * channels * channelGroup,
                                                     bias: bias.map { $0 + group * channelGroup },
-                                                    bounds: bounds, outputs: outputs)
-                        guard needsEpilogue else { continue }
+                                                    bounds: bounds, residuals: residual == nil ? nil : UnsafePointer(residuals),
+                                                    outputs: outputs)
+                        guard let remaining else { continue }
                         for slot in 0..<positionsPerBlock {
                             guard let target = outputs[slot] else { continue }
-                            if let residual {
-                                // The residual's positions are `outputChannels` apart, the output's
-                                // `outputStride`.
-                                let position = (target - y - group * channelGroup) / outputStride
-                                let added = residual + position * outputChannels + group * channelGroup
-                                for lane in 0..<channelGroup { target[lane] += added[lane] }
-                            }
-                            remaining?.apply(target, count: channelGroup)
+                            remaining.apply(target, count: channelGroup)
                         }
                     }
                 }

@@ -137,14 +137,13 @@ package enum PackedMatrixMultiplication {
         let rowBlocks = (m + blockRows - 1) / blockRows
         let panels = n / panelWidth
         let (chunks, blocksPerChunk) = BroadcastBlockKernel.rowChunks(blocks: rowBlocks, rowFloats: k)
-        let (bounds, remaining) = BroadcastBlockKernel.epilogue(activation: activation, addsResidual: residual != nil)
-        let needsEpilogue = remaining != nil || residual != nil
+        let (bounds, remaining) = BroadcastBlockKernel.epilogue(activation: activation)
         let tapOffset = [0]
         let flopsPerItem = blockRows * panelWidth * k
         tapOffset.withUnsafeBufferPointer { tapOffset in bounds.withUnsafeBufferPointer { bounds in
             let tapOffset = tapOffset.baseAddress!, bounds = bounds.baseAddress!
             context.parallelFor(chunks * panels * blocksPerChunk, minimumChunk: max(1, 1 << 20 / flopsPerItem)) { range in
-                BroadcastBlockKernel.withRowSlots { inputs, outputs in
+                BroadcastBlockKernel.withRowSlots { inputs, outputs, residuals in
                     for item in range {
                         let chunk = item / (panels * blocksPerChunk), panel = item / blocksPerChunk % panels
                         let rowBlock = chunk * blocksPerChunk + item % blocksPerChunk
@@ -153,20 +152,19 @@ package enum PackedMatrixMultiplication {
                         // Rows past m read row m - 1 again and are not stored.
                         let first = rowBlock * blockRows
                         for slot in 0..<blockRows {
-                            inputs[slot] = a + min(first + slot, m - 1) * k
-                            outputs[slot] = first + slot < m ? c + (first + slot) * n + column : nil
+                            let row = first + slot
+                            inputs[slot] = a + min(row, m - 1) * k
+                            outputs[slot] = row < m ? c + row * n + column : nil
+                            residuals[slot] = row < m ? residual.map { $0 + row * n + column } : nil
                         }
                         BroadcastBlockKernel.block6(inputs, channels: k, tapOffsets: tapOffset, taps: 1,
                                                     weights: packed + panel * k * panelWidth,
-                                                    bias: bias.map { $0 + column }, bounds: bounds, outputs: outputs)
-                        guard needsEpilogue else { continue }
+                                                    bias: bias.map { $0 + column }, bounds: bounds,
+                                                    residuals: residual == nil ? nil : UnsafePointer(residuals),
+                                                    outputs: outputs)
+                        guard let remaining else { continue }
                         for slot in 0..<min(blockRows, m - first) {
-                            let target = c + (first + slot) * n + column
-                            if let residual {
-                                let added = residual + (first + slot) * n + column
-                                for lane in 0..<panelWidth { target[lane] += added[lane] }
-                            }
-                            remaining?.apply(target, count: panelWidth)
+                            remaining.apply(c + (first + slot) * n + column, count: panelWidth)
                         }
                     }
                 }
