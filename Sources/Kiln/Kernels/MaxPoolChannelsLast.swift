@@ -44,6 +44,31 @@ package enum MaxPoolChannelsLast {
                 let left = column * strideWidth - padLeft
                 let target = y + (row * outputWidth + column) * channels
                 var channel = 0
+                // Four vectors at a time: four independent maxima, where one running maximum
+                // made each tap wait for the previous one's compare and blend (ResNet's 3x3
+                // stride-2 pooling of 64 channels, 2 threads: 0.086 ms against ONNX Runtime's 0.051).
+                while channel + 4 * lanes <= vectorChannels {
+                    var m0 = lowest, m1 = lowest, m2 = lowest, m3 = lowest
+                    for tapRow in 0..<kernelHeight {
+                        let inputRow = top + tapRow * dilationHeight
+                        guard inputRow >= 0, inputRow < inputHeight else { continue }
+                        let rowBase = imageBase + inputRow * inputWidth * channels + channel
+                        for tapColumn in 0..<kernelWidth {
+                            let inputColumn = left + tapColumn * dilationWidth
+                            guard inputColumn >= 0, inputColumn < inputWidth else { continue }
+                            let tap = rowBase + inputColumn * channels
+                            m0 = tap.loadVector(as: Vector.self).larger(m0)
+                            m1 = (tap + lanes).loadVector(as: Vector.self).larger(m1)
+                            m2 = (tap + 2 * lanes).loadVector(as: Vector.self).larger(m2)
+                            m3 = (tap + 3 * lanes).loadVector(as: Vector.self).larger(m3)
+                        }
+                    }
+                    (target + channel).storeVector(m0)
+                    (target + channel + lanes).storeVector(m1)
+                    (target + channel + 2 * lanes).storeVector(m2)
+                    (target + channel + 3 * lanes).storeVector(m3)
+                    channel += 4 * lanes
+                }
                 while channel < vectorChannels {
                     var maximum = lowest
                     for tapRow in 0..<kernelHeight {
