@@ -39,28 +39,32 @@ package enum MaxPoolChannelsLast {
         for row in rows {
             let image = row / outputHeight, outputRow = row % outputHeight
             let top = outputRow * strideHeight - padTop
+            // The window's rows that fall inside the input; padding never wins.
+            let tapRows = SlidingWindowGeometry.validRange(offset: top, stride: dilationHeight, limit: inputHeight,
+                                                           count: kernelHeight)
             let imageBase = x + image * inputHeight * inputWidth * channels
             for column in 0..<outputWidth {
                 let left = column * strideWidth - padLeft
+                let tapColumns = SlidingWindowGeometry.validRange(offset: left, stride: dilationWidth, limit: inputWidth,
+                                                                  count: kernelWidth)
                 let target = y + (row * outputWidth + column) * channels
+                // Where tap (tapRow, tapColumn)'s channels start.
+                @inline(__always) func tap(_ tapRow: Int, _ tapColumn: Int) -> UnsafePointer<Float> {
+                    imageBase + ((top + tapRow * dilationHeight) * inputWidth + left + tapColumn * dilationWidth) * channels
+                }
                 var channel = 0
                 // Four vectors at a time: four independent maxima, where one running maximum
                 // made each tap wait for the previous one's compare and blend (ResNet's 3x3
-                // stride-2 pooling of 64 channels, 2 threads: 0.086 ms against ONNX Runtime's 0.051).
+                // stride-2 pooling of 64 channels, 2 threads: 0.099 ms against ONNX Runtime's 0.051).
                 while channel + 4 * lanes <= vectorChannels {
                     var m0 = lowest, m1 = lowest, m2 = lowest, m3 = lowest
-                    for tapRow in 0..<kernelHeight {
-                        let inputRow = top + tapRow * dilationHeight
-                        guard inputRow >= 0, inputRow < inputHeight else { continue }
-                        let rowBase = imageBase + inputRow * inputWidth * channels + channel
-                        for tapColumn in 0..<kernelWidth {
-                            let inputColumn = left + tapColumn * dilationWidth
-                            guard inputColumn >= 0, inputColumn < inputWidth else { continue }
-                            let tap = rowBase + inputColumn * channels
-                            m0 = tap.loadVector(as: Vector.self).larger(m0)
-                            m1 = (tap + lanes).loadVector(as: Vector.self).larger(m1)
-                            m2 = (tap + 2 * lanes).loadVector(as: Vector.self).larger(m2)
-                            m3 = (tap + 3 * lanes).loadVector(as: Vector.self).larger(m3)
+                    for tapRow in tapRows {
+                        for tapColumn in tapColumns {
+                            let start = tap(tapRow, tapColumn) + channel
+                            m0 = start.loadVector(as: Vector.self).larger(m0)
+                            m1 = (start + lanes).loadVector(as: Vector.self).larger(m1)
+                            m2 = (start + 2 * lanes).loadVector(as: Vector.self).larger(m2)
+                            m3 = (start + 3 * lanes).loadVector(as: Vector.self).larger(m3)
                         }
                     }
                     (target + channel).storeVector(m0)
@@ -71,14 +75,9 @@ package enum MaxPoolChannelsLast {
                 }
                 while channel < vectorChannels {
                     var maximum = lowest
-                    for tapRow in 0..<kernelHeight {
-                        let inputRow = top + tapRow * dilationHeight
-                        guard inputRow >= 0, inputRow < inputHeight else { continue }
-                        let rowBase = imageBase + inputRow * inputWidth * channels + channel
-                        for tapColumn in 0..<kernelWidth {
-                            let inputColumn = left + tapColumn * dilationWidth
-                            guard inputColumn >= 0, inputColumn < inputWidth else { continue }
-                            maximum = (rowBase + inputColumn * channels).loadVector(as: Vector.self).larger(maximum)
+                    for tapRow in tapRows {
+                        for tapColumn in tapColumns {
+                            maximum = (tap(tapRow, tapColumn) + channel).loadVector(as: Vector.self).larger(maximum)
                         }
                     }
                     (target + channel).storeVector(maximum)
@@ -86,13 +85,9 @@ package enum MaxPoolChannelsLast {
                 }
                 while channel < channels {
                     var maximum = -Float.infinity
-                    for tapRow in 0..<kernelHeight {
-                        let inputRow = top + tapRow * dilationHeight
-                        guard inputRow >= 0, inputRow < inputHeight else { continue }
-                        for tapColumn in 0..<kernelWidth {
-                            let inputColumn = left + tapColumn * dilationWidth
-                            guard inputColumn >= 0, inputColumn < inputWidth else { continue }
-                            let value = imageBase[(inputRow * inputWidth + inputColumn) * channels + channel]
+                    for tapRow in tapRows {
+                        for tapColumn in tapColumns {
+                            let value = tap(tapRow, tapColumn)[channel]
                             maximum = value > maximum ? value : maximum
                         }
                     }
