@@ -25,6 +25,8 @@ final class RunAllocator {
     private var plan: MemoryPlan?
     private var arena: ArenaBuffer?
     let recording: MemoryRecording?
+    /// Pages for the recording run's large blocks.
+    private let recordingPages: RecordingPagePool?
     private var step = 0
     private var index = 0
     /// Kernel scratch buffers of the current step, kept until the step ends.
@@ -35,12 +37,14 @@ final class RunAllocator {
         plan = nil
         arena = nil
         recording = MemoryRecording(stepCount: stepCount)
+        recordingPages = RecordingPagePool()
     }
 
     /// An allocator that hands out blocks of `arena` as planned by the plan of each run.
     init(arena: ArenaBuffer) {
         self.arena = arena
         recording = nil
+        recordingPages = nil
     }
 
     /// Starts replaying `plan` (whose arena size this allocator's arena has).
@@ -110,7 +114,11 @@ final class RunAllocator {
             }
             return TensorStorage(uninitializedByteCount: byteCount)
         }
-        let storage = TensorStorage(uninitializedByteCount: byteCount)
+        // Recording: large blocks from pages of their own (``RecordingPagePool``), so that the
+        // heap does not keep the whole run's memory resident.
+        let lease = byteCount >= RecordingPagePool.minimumByteCount ? recordingPages?.lease(byteCount: byteCount) : nil
+        let storage = lease.map { TensorStorage(lease: $0, byteCount: byteCount) }
+            ?? TensorStorage(uninitializedByteCount: byteCount)
         recording?.noteAllocation(step: step, byteCount: byteCount, storage: storage)
         return storage
     }

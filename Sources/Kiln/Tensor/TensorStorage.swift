@@ -52,6 +52,15 @@ package final class TensorStorage: @unchecked Sendable {
         self.plannedReleaseStep = releaseStep
     }
 
+    /// Writable bytes of a lease on a recording run's pages, which they keep until they die.
+    init(lease: RecordingPagePool.Lease, byteCount: Int) {
+        self.bytes = lease.pages.bytes
+        self.byteCount = byteCount
+        self.owner = lease
+        self.borrowed = false
+        self.plannedReleaseStep = nil
+    }
+
     /// True when the bytes belong to another object (e.g. a mapped file) and must not be written.
     package var isBorrowed: Bool { borrowed }
 
