@@ -14,16 +14,18 @@ import Synchronization
 /// that dies goes back to this pool for the next request of its size, so the run does not fault
 /// in fresh pages for every tensor (unmapping each one made ResNet-50's first run 26 -> 47 ms);
 /// the pool unmaps what it holds when the run's allocator and its last tensor are gone.
-final class RecordingPagePool: @unchecked Sendable {
+package final class RecordingPagePool: @unchecked Sendable {
     /// Allocations from this size up get pages from the pool.
-    static let minimumByteCount = 256 * 1_024
+    package static let minimumByteCount = 256 * 1_024
 
     private let free = Mutex<[Int: [Pages]]>([:])
 
+    package init() {}
+
     /// One mapping, unmapped when the pool (or a lease outliving it) lets go of it.
-    final class Pages: @unchecked Sendable {
-        let bytes: UnsafeMutableRawPointer
-        let length: Int
+    package final class Pages: @unchecked Sendable {
+        package let bytes: UnsafeMutableRawPointer
+        package let length: Int
 
         init?(length: Int) {
             guard length > 0,
@@ -37,8 +39,8 @@ final class RecordingPagePool: @unchecked Sendable {
     }
 
     /// A tensor's hold on pages of the pool: gives them back when the tensor's storage dies.
-    final class Lease: @unchecked Sendable {
-        let pages: Pages
+    package final class Lease: @unchecked Sendable {
+        package let pages: Pages
         private let pool: RecordingPagePool
 
         fileprivate init(pages: Pages, pool: RecordingPagePool) {
@@ -51,7 +53,7 @@ final class RecordingPagePool: @unchecked Sendable {
 
     /// Pages for `byteCount` bytes: a block of the same size given back earlier, or a new mapping;
     /// nil when the system refuses one (the caller then uses the heap).
-    func lease(byteCount: Int) -> Lease? {
+    package func lease(byteCount: Int) -> Lease? {
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         guard pageSize > 0, byteCount > 0 else { return nil }
         let length = (byteCount + pageSize - 1) / pageSize * pageSize
