@@ -228,40 +228,35 @@ package enum ChannelsLastGEMM {
     package static func lower(_ x: UnsafePointer<Float>, channels: Int, geometry: SlidingWindowGeometry,
                               positions: Range<Int>, into columns: UnsafeMutablePointer<Float>) {
         guard !positions.isEmpty else { return }
-        let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
-        let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
-        let kernelHeight = geometry.kernel[0], kernelWidth = geometry.kernel[1]
-        let strideHeight = geometry.strides[0], strideWidth = geometry.strides[1]
-        let dilationHeight = geometry.dilations[0], dilationWidth = geometry.dilations[1]
-        let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
-        let depth = kernelHeight * kernelWidth * channels
-        let imagePositions = outputHeight * outputWidth
+        let window = geometry.planar
+        let depth = window.kernelHeight * window.kernelWidth * channels
+        let imagePositions = window.outputHeight * window.outputWidth
         // Walk the positions by counters; a division per position cost more than the copies.
         var image = positions.lowerBound / imagePositions
-        var outputRow = positions.lowerBound % imagePositions / outputWidth
-        var outputColumn = positions.lowerBound % outputWidth
+        var outputRow = positions.lowerBound % imagePositions / window.outputWidth
+        var outputColumn = positions.lowerBound % window.outputWidth
         for position in positions {
             let row = columns + (position - positions.lowerBound) * depth
-            let imageInput = x + image * inputHeight * inputWidth * channels
-            let firstColumn = outputColumn * strideWidth - padLeft
-            let lastColumn = firstColumn + (kernelWidth - 1) * dilationWidth
-            for tapRow in 0..<kernelHeight {
-                let destination = row + tapRow * kernelWidth * channels
-                let y = outputRow * strideHeight - padTop + tapRow * dilationHeight
-                guard y >= 0 && y < inputHeight else {
-                    destination.update(repeating: 0, count: kernelWidth * channels)
+            let imageInput = x + image * window.inputHeight * window.inputWidth * channels
+            let firstColumn = outputColumn * window.strideWidth - window.padLeft
+            let lastColumn = firstColumn + (window.kernelWidth - 1) * window.dilationWidth
+            for tapRow in 0..<window.kernelHeight {
+                let destination = row + tapRow * window.kernelWidth * channels
+                let y = outputRow * window.strideHeight - window.padTop + tapRow * window.dilationHeight
+                guard y >= 0 && y < window.inputHeight else {
+                    destination.update(repeating: 0, count: window.kernelWidth * channels)
                     continue
                 }
-                let inputRow = imageInput + y * inputWidth * channels
-                if dilationWidth == 1 && firstColumn >= 0 && lastColumn < inputWidth {
+                let inputRow = imageInput + y * window.inputWidth * channels
+                if window.dilationWidth == 1 && firstColumn >= 0 && lastColumn < window.inputWidth {
                     // The kernel row's taps are adjacent pixels: one contiguous run.
-                    copy(inputRow + firstColumn * channels, to: destination, count: kernelWidth * channels)
+                    copy(inputRow + firstColumn * channels, to: destination, count: window.kernelWidth * channels)
                     continue
                 }
-                for tapColumn in 0..<kernelWidth {
-                    let column = firstColumn + tapColumn * dilationWidth
+                for tapColumn in 0..<window.kernelWidth {
+                    let column = firstColumn + tapColumn * window.dilationWidth
                     let tapDestination = destination + tapColumn * channels
-                    if column >= 0 && column < inputWidth {
+                    if column >= 0 && column < window.inputWidth {
                         copy(inputRow + column * channels, to: tapDestination, count: channels)
                     } else {
                         tapDestination.update(repeating: 0, count: channels)
@@ -269,10 +264,10 @@ package enum ChannelsLastGEMM {
                 }
             }
             outputColumn += 1
-            if outputColumn == outputWidth {
+            if outputColumn == window.outputWidth {
                 outputColumn = 0
                 outputRow += 1
-                if outputRow == outputHeight {
+                if outputRow == window.outputHeight {
                     outputRow = 0
                     image += 1
                 }

@@ -82,36 +82,31 @@ package enum ConvolutionKernels {
     ///   - weights: `kernel[0] * kernel[1]` taps, row-major.
     package static func depthwise2D(_ input: UnsafePointer<Float>, weights: UnsafePointer<Float>, bias: Float,
                                     geometry: SlidingWindowGeometry, output: UnsafeMutablePointer<Float>) {
-        let inputWidth = geometry.inputSize[1], inputHeight = geometry.inputSize[0]
-        let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
-        let kernelHeight = geometry.kernel[0], kernelWidth = geometry.kernel[1]
-        let strideHeight = geometry.strides[0], strideWidth = geometry.strides[1]
-        let dilationHeight = geometry.dilations[0], dilationWidth = geometry.dilations[1]
-        let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
-        output.update(repeating: bias, count: outputHeight * outputWidth)
-        guard outputWidth > 0 else { return }
+        let window = geometry.planar
+        output.update(repeating: bias, count: window.outputHeight * window.outputWidth)
+        guard window.outputWidth > 0 else { return }
 
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * kernelWidth) { ranges in
-            for tap in 0..<kernelWidth {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * window.kernelWidth) { ranges in
+            for tap in 0..<window.kernelWidth {
                 let valid = geometry.validOutputRange(axis: 1, tap: tap)
                 ranges[2 * tap] = valid.lowerBound
                 ranges[2 * tap + 1] = valid.upperBound
             }
-            for outputRow in 0..<outputHeight {
-                let destination = output + outputRow * outputWidth
-                for tapRow in 0..<kernelHeight {
-                    let inputRow = outputRow * strideHeight + tapRow * dilationHeight - padTop
-                    guard inputRow >= 0 && inputRow < inputHeight else { continue }
-                    let sourceRow = input + inputRow * inputWidth
-                    for tapColumn in 0..<kernelWidth {
-                        let weight = weights[tapRow * kernelWidth + tapColumn]
+            for outputRow in 0..<window.outputHeight {
+                let destination = output + outputRow * window.outputWidth
+                for tapRow in 0..<window.kernelHeight {
+                    let inputRow = outputRow * window.strideHeight + tapRow * window.dilationHeight - window.padTop
+                    guard inputRow >= 0 && inputRow < window.inputHeight else { continue }
+                    let sourceRow = input + inputRow * window.inputWidth
+                    for tapColumn in 0..<window.kernelWidth {
+                        let weight = weights[tapRow * window.kernelWidth + tapColumn]
                         let lower = ranges[2 * tapColumn], upper = ranges[2 * tapColumn + 1]
-                        let source = sourceRow + (tapColumn * dilationWidth - padLeft)
-                        if strideWidth == 1 {
+                        let source = sourceRow + (tapColumn * window.dilationWidth - window.padLeft)
+                        if window.strideWidth == 1 {
                             for column in lower..<upper { destination[column] += weight * source[column] }
                         } else {
                             for column in lower..<upper {
-                                destination[column] += weight * source[column * strideWidth]
+                                destination[column] += weight * source[column * window.strideWidth]
                             }
                         }
                     }

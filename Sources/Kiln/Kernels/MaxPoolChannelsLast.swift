@@ -27,30 +27,27 @@ package enum MaxPoolChannelsLast {
     private static func poolRows<Vector: FloatVector>(_: Vector.Type, _ x: UnsafePointer<Float>,
                                                       _ y: UnsafeMutablePointer<Float>, rows: Range<Int>, channels: Int,
                                                       geometry: SlidingWindowGeometry) {
-        let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
-        let outputHeight = geometry.outputSize[0], outputWidth = geometry.outputSize[1]
-        let kernelHeight = geometry.kernel[0], kernelWidth = geometry.kernel[1]
-        let strideHeight = geometry.strides[0], strideWidth = geometry.strides[1]
-        let dilationHeight = geometry.dilations[0], dilationWidth = geometry.dilations[1]
-        let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
+        let window = geometry.planar
         let lanes = Vector.scalarCount
         let vectorChannels = channels / lanes * lanes
         let lowest = Vector(repeating: -.infinity)
         for row in rows {
-            let image = row / outputHeight, outputRow = row % outputHeight
-            let top = outputRow * strideHeight - padTop
+            let image = row / window.outputHeight, outputRow = row % window.outputHeight
+            let top = outputRow * window.strideHeight - window.padTop
             // The window's rows that fall inside the input; padding never wins.
-            let tapRows = SlidingWindowGeometry.validRange(offset: top, stride: dilationHeight, limit: inputHeight,
-                                                           count: kernelHeight)
-            let imageBase = x + image * inputHeight * inputWidth * channels
-            for column in 0..<outputWidth {
-                let left = column * strideWidth - padLeft
-                let tapColumns = SlidingWindowGeometry.validRange(offset: left, stride: dilationWidth, limit: inputWidth,
-                                                                  count: kernelWidth)
-                let target = y + (row * outputWidth + column) * channels
+            let tapRows = SlidingWindowGeometry.validRange(offset: top, stride: window.dilationHeight,
+                                                           limit: window.inputHeight, count: window.kernelHeight)
+            let imageBase = x + image * window.inputHeight * window.inputWidth * channels
+            for column in 0..<window.outputWidth {
+                let left = column * window.strideWidth - window.padLeft
+                let tapColumns = SlidingWindowGeometry.validRange(offset: left, stride: window.dilationWidth,
+                                                                  limit: window.inputWidth, count: window.kernelWidth)
+                let target = y + (row * window.outputWidth + column) * channels
                 // Where tap (tapRow, tapColumn)'s channels start.
                 @inline(__always) func tap(_ tapRow: Int, _ tapColumn: Int) -> UnsafePointer<Float> {
-                    imageBase + ((top + tapRow * dilationHeight) * inputWidth + left + tapColumn * dilationWidth) * channels
+                    let inputRow = top + tapRow * window.dilationHeight
+                    let inputColumn = left + tapColumn * window.dilationWidth
+                    return imageBase + (inputRow * window.inputWidth + inputColumn) * channels
                 }
                 var channel = 0
                 // Four vectors at a time: four independent maxima, where one running maximum

@@ -27,6 +27,17 @@ package struct SlidingWindowGeometry: Sendable, Equatable {
 
     /// Number of spatial axes.
     package var rank: Int { inputSize.count }
+
+    /// A 2-D geometry's sizes as plain values, for kernels that read them in their inner loops
+    /// (arrays there cost a bounds check and a retain per read).
+    package var planar: PlanarWindow {
+        PlanarWindow(inputHeight: inputSize[0], inputWidth: inputSize[1],
+                     outputHeight: outputSize[0], outputWidth: outputSize[1],
+                     kernelHeight: kernel[0], kernelWidth: kernel[1],
+                     strideHeight: strides[0], strideWidth: strides[1],
+                     dilationHeight: dilations[0], dilationWidth: dilations[1],
+                     padTop: padsBegin[0], padLeft: padsBegin[1])
+    }
     package var inputVolume: Int { inputSize.reduce(1, *) }
     package var outputVolume: Int { outputSize.reduce(1, *) }
     package var kernelVolume: Int { kernel.reduce(1, *) }
@@ -68,4 +79,14 @@ package enum IntegerDivision {
     package static func ceil(_ numerator: Int, _ denominator: Int) -> Int {
         -floor(-numerator, denominator)
     }
+}
+
+/// The sizes of a 2-D ``SlidingWindowGeometry`` (``SlidingWindowGeometry/planar``).
+package struct PlanarWindow: Sendable {
+    package let inputHeight: Int, inputWidth: Int
+    package let outputHeight: Int, outputWidth: Int
+    package let kernelHeight: Int, kernelWidth: Int
+    package let strideHeight: Int, strideWidth: Int
+    package let dilationHeight: Int, dilationWidth: Int
+    package let padTop: Int, padLeft: Int
 }
