@@ -66,7 +66,31 @@ import Testing
         }
     }
 
-    static func check(_ test: Case, seed: UInt64, threads: Int, outputStride: Int? = nil, channelOffset: Int = 0) throws {
+    /// What a channels-last kernel under test is given: the input in the case's layout, W, B and
+    /// the residual (ONNX layout, channels-last), the output and its position stride.
+    struct KernelCall {
+        let input: [Float], weights: [Float], bias: [Float]?, residual: [Float]?
+        let output: UnsafeMutablePointer<Float>, outputStride: Int
+        let geometry: SlidingWindowGeometry
+        let context: ExecutionContext
+    }
+
+    /// The direct kernel, W packed for it.
+    static func direct(_ test: Case, _ call: KernelCall) throws {
+        var packed = [Float](repeating: .nan, count: call.weights.count)
+        DirectConvolutionChannelsLast.packWeights(call.weights, outputChannels: test.outputChannels, channels: test.channels,
+                                                  kernelVolume: call.geometry.kernelVolume, into: &packed)
+        try DirectConvolutionChannelsLast.convolve(
+            call.input, inputChannelsLast: test.inputChannelsLast, weights: packed, bias: call.bias,
+            residual: call.residual, output: call.output, outputStride: call.outputStride, batch: test.batch,
+            channels: test.channels, outputChannels: test.outputChannels, geometry: call.geometry,
+            activation: test.activation, context: call.context)
+    }
+
+    /// Runs `kernel` (the direct one by default) on `test` and compares its output with the NCHW
+    /// reference permuted to channels-last, written at `channelOffset` of positions `outputStride` apart.
+    static func check(_ test: Case, seed: UInt64, threads: Int, outputStride: Int? = nil, channelOffset: Int = 0,
+                      kernel: (Case, KernelCall) throws -> Void = direct) throws {
         let x = T.random([test.batch, test.channels] + test.spatial, seed: seed)
         let w = T.random([test.outputChannels, test.channels] + test.kernel, seed: seed + 1)
         let b = T.random([test.outputChannels], seed: seed + 2)
@@ -74,7 +98,6 @@ import Testing
                         attributes: ["strides": .ints(test.strides), "pads": .ints(test.pads)])
         let geometry = try SlidingWindowAttributes(node: node).forwardGeometry(inputSize: test.spatial, kernel: test.kernel,
                                                                               ceilMode: false)
-        #expect(DirectConvolutionChannelsLast.supports(outputChannels: test.outputChannels, geometry: geometry))
         let outputShape = [test.batch, test.outputChannels] + geometry.outputSize
         let z = T.random(outputShape, seed: seed + 3)
         let expected = try ChannelsLastTests.permuted(T.reference(outputShape, [x, w, b, z]) { pointers, output in
@@ -91,18 +114,13 @@ import Testing
             .scalars(as: Float.self)
         let weights = try w.scalars(as: Float.self), bias = try b.scalars(as: Float.self)
         let residual = try ChannelsLastTests.permuted(z, toChannelsLast: true).scalars(as: Float.self)
-        var packed = [Float](repeating: .nan, count: weights.count)
-        DirectConvolutionChannelsLast.packWeights(weights, outputChannels: test.outputChannels, channels: test.channels,
-                                                  kernelVolume: geometry.kernelVolume, into: &packed)
         let stride = outputStride ?? test.outputChannels
         let positions = test.batch * geometry.outputVolume
         var y = [Float](repeating: -7, count: positions * stride)
         try y.withUnsafeMutableBufferPointer { y in
-            try DirectConvolutionChannelsLast.convolve(
-                input, inputChannelsLast: test.inputChannelsLast, weights: packed, bias: test.bias ? bias : nil,
-                residual: test.residual ? residual : nil, output: y.baseAddress! + channelOffset, outputStride: stride,
-                batch: test.batch, channels: test.channels, outputChannels: test.outputChannels, geometry: geometry,
-                activation: test.activation, context: ExecutionContext(threads: threads))
+            try kernel(test, KernelCall(input: input, weights: weights, bias: test.bias ? bias : nil,
+                                        residual: test.residual ? residual : nil, output: y.baseAddress! + channelOffset,
+                                        outputStride: stride, geometry: geometry, context: ExecutionContext(threads: threads)))
         }
         var worst: Float = 0, untouched = true
         for position in 0..<positions {

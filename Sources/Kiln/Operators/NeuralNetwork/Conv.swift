@@ -34,6 +34,8 @@ package struct Conv: Operator {
     package let storedWeightsPacked: Bool
     /// W back in ONNX's layout for a build that does not run the direct kernel, made by its first run.
     private var unpackedWeights: TransformedWeightsCache?
+    /// A constant W's ``WinogradChannelsLast`` transform, made by the first run that uses it.
+    private var winogradWeights: TransformedWeightsCache?
 
     package init(node: Node, opset: Int) throws {
         addsResidual = try node.int(FuseResidualAddPass.attributeName, default: 0) != 0
@@ -60,7 +62,10 @@ package struct Conv: Operator {
             guard constantWeights else { throw OperatorError("\(PackWeightsPass.attributeName) needs W to be a constant") }
             unpackedWeights = TransformedWeightsCache()
         }
-        if constantWeights { derivedWeights = TransformedWeightsCache() }
+        if constantWeights {
+            derivedWeights = TransformedWeightsCache()
+            winogradWeights = TransformedWeightsCache()
+        }
     }
 
     /// Checks the static shapes of X, W and B against each other and returns the kernel's spatial
@@ -333,6 +338,21 @@ extension Conv {
         }
         guard !depthwise || outputStride == outputChannels else {
             throw OperatorError("a depthwise convolution cannot write into a wider output")
+        }
+        if !depthwise, inputChannelsLast, let winogradWeights,
+           WinogradChannelsLast.applies(batch: batch, channels: channels, outputChannels: outputChannels, geometry: geometry) {
+            let count = WinogradChannelsLast.transformedWeightFloats(channels: channels, outputChannels: outputChannels)
+            let u = try winogradWeights.values(count: count) { u in
+                WinogradChannelsLast.transformWeights(w, directLayout: storedWeightsPacked, channels: channels,
+                                                      outputChannels: outputChannels, into: u, context: context)
+            }
+            try u.withUnsafeBufferPointer { u in
+                try WinogradChannelsLast.convolve(x, u: u.baseAddress!, bias: b, residual: z, output: y,
+                                                  outputStride: outputStride, batch: batch, channels: channels,
+                                                  outputChannels: outputChannels, geometry: geometry,
+                                                  activation: activation, context: context)
+            }
+            return
         }
         let direct = !depthwise && DirectConvolutionChannelsLast.applies(channels: channels, outputChannels: outputChannels,
                                                                                   geometry: geometry)
