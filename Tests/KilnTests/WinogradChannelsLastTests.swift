@@ -22,43 +22,53 @@ import Testing
              activation: .clip(low: -0.5, high: 0.5)),
     ]
 
-    /// The kernel, W transformed from ONNX's layout.
-    static func winograd(_ test: Case, _ call: DirectConvolutionTests.KernelCall) throws {
-        var u = [Float](repeating: .nan, count: WinogradChannelsLast.transformedWeightFloats(
-            channels: test.channels, outputChannels: test.outputChannels))
-        WinogradChannelsLast.transformWeights(call.weights, directLayout: false, channels: test.channels,
-                                              outputChannels: test.outputChannels, into: &u, context: call.context)
-        try WinogradChannelsLast.convolve(call.input, u: u, bias: call.bias, residual: call.residual, output: call.output,
-                                          outputStride: call.outputStride, batch: test.batch, channels: test.channels,
-                                          outputChannels: test.outputChannels, geometry: call.geometry,
-                                          activation: test.activation, context: call.context)
+    static let tiles: [WinogradChannelsLast.Tile] = [.f4x4, .f2x2]
+
+    /// The kernel with `tile`, W transformed from ONNX's layout.
+    static func winograd(_ tile: WinogradChannelsLast.Tile) -> (Case, DirectConvolutionTests.KernelCall) throws -> Void {
+        { test, call in
+            var u = [Float](repeating: .nan, count: WinogradChannelsLast.transformedWeightFloats(
+                tile: tile, channels: test.channels, outputChannels: test.outputChannels))
+            WinogradChannelsLast.transformWeights(call.weights, directLayout: false, tile: tile, channels: test.channels,
+                                                  outputChannels: test.outputChannels, into: &u, context: call.context)
+            try WinogradChannelsLast.convolve(call.input, u: u, tile: tile, bias: call.bias, residual: call.residual,
+                                              output: call.output, outputStride: call.outputStride, batch: test.batch,
+                                              channels: test.channels, outputChannels: test.outputChannels,
+                                              geometry: call.geometry, activation: test.activation, context: call.context)
+        }
     }
 
-    @Test(arguments: cases)
-    func matchesReference(test: Case) throws {
-        for threads in [1, 2] { try DirectConvolutionTests.check(test, seed: 40, threads: threads, kernel: Self.winograd) }
+    @Test(arguments: cases, tiles)
+    func matchesReference(test: Case, tile: WinogradChannelsLast.Tile) throws {
+        for threads in [1, 2] {
+            try DirectConvolutionTests.check(test, seed: 40, threads: threads, kernel: Self.winograd(tile))
+        }
     }
 
     /// Written into the middle 64 channels of a wider output (one branch of a joined convolution).
-    @Test func writesIntoAWiderOutput() throws {
+    @Test(arguments: tiles)
+    func writesIntoAWiderOutput(tile: WinogradChannelsLast.Tile) throws {
         try DirectConvolutionTests.check(Case(batch: 2, channels: 16, outputChannels: 64, spatial: [7, 8], activation: .relu),
-                                         seed: 41, threads: 2, outputStride: 192, channelOffset: 64, kernel: Self.winograd)
+                                         seed: 41, threads: 2, outputStride: 192, channelOffset: 64,
+                                         kernel: Self.winograd(tile))
     }
 
     /// A file converted for the direct kernel stores W in its order; the transform reads that
     /// layout to the same values as ONNX's.
-    @Test func transformsWeightsFromEitherLayout() throws {
+    @Test(arguments: tiles)
+    func transformsWeightsFromEitherLayout(tile: WinogradChannelsLast.Tile) throws {
         let (outputChannels, channels) = (128, 32)
         let weights = try T.random([outputChannels, channels, 3, 3], seed: 42).scalars(as: Float.self)
         var packed = [Float](repeating: .nan, count: weights.count)
         DirectConvolutionChannelsLast.packWeights(weights, outputChannels: outputChannels, channels: channels,
                                                   kernelVolume: 9, into: &packed)
-        let count = WinogradChannelsLast.transformedWeightFloats(channels: channels, outputChannels: outputChannels)
+        let count = WinogradChannelsLast.transformedWeightFloats(tile: tile, channels: channels,
+                                                                 outputChannels: outputChannels)
         var fromONNX = [Float](repeating: .nan, count: count), fromPacked = [Float](repeating: -.nan, count: count)
         let context = ExecutionContext(threads: 2)
-        WinogradChannelsLast.transformWeights(weights, directLayout: false, channels: channels,
+        WinogradChannelsLast.transformWeights(weights, directLayout: false, tile: tile, channels: channels,
                                               outputChannels: outputChannels, into: &fromONNX, context: context)
-        WinogradChannelsLast.transformWeights(packed, directLayout: true, channels: channels,
+        WinogradChannelsLast.transformWeights(packed, directLayout: true, tile: tile, channels: channels,
                                               outputChannels: outputChannels, into: &fromPacked, context: context)
         #expect(fromONNX == fromPacked)
         #expect(!fromONNX.contains { $0.isNaN })
@@ -75,7 +85,7 @@ import Testing
         let x = [Float](repeating: 1, count: 64 * 16), u = [Float](repeating: 1, count: 36 * 16 * 64)
         var y = [Float](repeating: 0, count: 16 * 64)
         #expect(throws: OperatorError.self) {
-            try WinogradChannelsLast.convolve(x, u: u, bias: nil, residual: nil, output: &y, outputStride: 64, batch: 1,
+            try WinogradChannelsLast.convolve(x, u: u, tile: .f4x4, bias: nil, residual: nil, output: &y, outputStride: 64, batch: 1,
                                               channels: 16, outputChannels: 64, geometry: geometry, activation: nil,
                                               context: ExecutionContext(threads: 1))
         }

@@ -21,15 +21,106 @@ import Foundation
 /// reads; a band's `V` is `[36, tiles, channels]` and its `M` `[36, tiles, 64 x panels]`.
 package enum WinogradChannelsLast {
     typealias Vector = BroadcastBlockKernel.Vector
-    /// Positions of a 6x6 tile.
-    static let positions = 36
     static let panelWidth = BroadcastBlockKernel.columns
     static let lanes = Vector.scalarCount
 
+    /// The output tile: F(4x4, 3x3) (6x6 input tiles, 36 products, 4x fewer multiplications than
+    /// direct) or F(2x2, 3x3) (4x4 input tiles, 16 products, 2.25x fewer). F(2x2)'s transformed
+    /// weights are 16/9 of W's size where F(4x4)'s are 4x, which decides layers whose products are
+    /// too short to hide reading them (see ``tile(batch:channels:outputChannels:geometry:)``).
+    package enum Tile: Sendable {
+        case f2x2, f4x4
+
+        /// Output positions along each side of a tile.
+        package var outputSize: Int { self == .f4x4 ? 4 : 2 }
+        /// Input positions along each side: the output's plus the kernel's 2.
+        package var inputSize: Int { outputSize + 2 }
+        /// Products per tile (input positions).
+        package var positions: Int { inputSize * inputSize }
+
+        /// Tiles of one image.
+        func count(_ geometry: SlidingWindowGeometry) -> Int {
+            let size = outputSize
+            return ((geometry.outputSize[0] + size - 1) / size) * ((geometry.outputSize[1] + size - 1) / size)
+        }
+
+        /// Tiles along the output's width.
+        func columns(_ geometry: SlidingWindowGeometry) -> Int { (geometry.outputSize[1] + outputSize - 1) / outputSize }
+
+        /// The rows of `Bᵀ` applied to the `inputSize` vectors `d[0], d[dStride], ...`, written
+        /// `stride` floats apart.
+        /// F(4x4): `Bᵀ = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+        /// [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]`;
+        /// F(2x2): `Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]`.
+        @inline(__always)
+        func applyBTransposed(_ d: UnsafePointer<Vector>, dStride: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
+            if self == .f2x2 {
+                let d0 = d[0], d1 = d[dStride], d2 = d[2 * dStride], d3 = d[3 * dStride]
+                out.storeVector(d0 - d2)
+                (out + stride).storeVector(d1 + d2)
+                (out + 2 * stride).storeVector(d2 - d1)
+                (out + 3 * stride).storeVector(d1 - d3)
+                return
+            }
+            let d0 = d[0], d1 = d[dStride], d2 = d[2 * dStride], d3 = d[3 * dStride], d4 = d[4 * dStride]
+            let d5 = d[5 * dStride]
+            let four = Vector(repeating: 4), five = Vector(repeating: 5), two = Vector(repeating: 2)
+            out.storeVector(four * d0 - five * d2 + d4)
+            (out + stride).storeVector((d3 + d4) - four * (d1 + d2))
+            (out + 2 * stride).storeVector((d4 - d3) + four * (d1 - d2))
+            (out + 3 * stride).storeVector((d4 - d2) + two * (d3 - d1))
+            (out + 4 * stride).storeVector((d4 - d2) - two * (d3 - d1))
+            (out + 5 * stride).storeVector(four * d1 - five * d3 + d5)
+        }
+
+        /// The rows of `Aᵀ` applied to the `inputSize` vectors at `m`, `m + mStride`, ... (floats),
+        /// written to `out[0], out[stride], ...`.
+        /// F(4x4): `Aᵀ = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]`;
+        /// F(2x2): `Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]]`.
+        @inline(__always)
+        func applyATransposed(_ m: UnsafePointer<Float>, mStride: Int, into out: UnsafeMutablePointer<Vector>, stride: Int) {
+            let m0: Vector = m.loadVector(), m1: Vector = (m + mStride).loadVector()
+            let m2: Vector = (m + 2 * mStride).loadVector(), m3: Vector = (m + 3 * mStride).loadVector()
+            if self == .f2x2 {
+                out[0] = m0 + m1 + m2
+                out[stride] = m1 - m2 - m3
+                return
+            }
+            let m4: Vector = (m + 4 * mStride).loadVector(), m5: Vector = (m + 5 * mStride).loadVector()
+            let sum12 = m1 + m2, difference12 = m1 - m2, sum34 = m3 + m4, difference34 = m3 - m4
+            out[0] = m0 + sum12 + sum34
+            out[stride] = difference12 + 2 * difference34
+            out[2 * stride] = sum12 + 4 * sum34
+            out[3 * stride] = difference12 + 8 * difference34 + m5
+        }
+
+        /// The rows of `G` applied to `(a, b, c)`, written `stride` vectors apart.
+        /// F(4x4): `G = [[1/4, 0, 0], [-1/6, -1/6, -1/6], [-1/6, 1/6, -1/6], [1/24, 1/12, 1/6],
+        /// [1/24, -1/12, 1/6], [0, 0, 1]]`; F(2x2): `G = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]`.
+        @inline(__always)
+        func applyG(_ a: Vector, _ b: Vector, _ c: Vector, into out: UnsafeMutablePointer<Vector>, stride: Int) {
+            if self == .f2x2 {
+                out[0] = a
+                out[stride] = (a + b + c) * 0.5
+                out[2 * stride] = (a - b + c) * 0.5
+                out[3 * stride] = c
+                return
+            }
+            let sixth = Vector(repeating: 1 / 6), twelfth = Vector(repeating: 1 / 12), twentyFourth = Vector(repeating: 1 / 24)
+            out[0] = a * 0.25
+            out[stride] = -(a + b + c) * sixth
+            out[2 * stride] = -(a - b + c) * sixth
+            out[3 * stride] = a * twentyFourth + b * twelfth + c * sixth
+            out[4 * stride] = a * twentyFourth - b * twelfth + c * sixth
+            out[5 * stride] = c
+        }
+    }
+
     /// Whether this build runs the kernel: AVX-512 (``BuildTarget``), and not turned off with
-    /// `KILN_WINOGRAD=0` (which turns off the NCHW Winograd kernels too).
-    package static var isAvailable: Bool { BuildTarget.hasAVX512 && enabled }
-    private static let enabled = ProcessInfo.processInfo.environment["KILN_WINOGRAD"] != "0"
+    /// `KILN_WINOGRAD=0` (which turns off the NCHW Winograd kernels too; `KILN_WINOGRAD=2` keeps
+    /// only F(2x2), as it does there).
+    package static var isAvailable: Bool { BuildTarget.hasAVX512 && mode != "0" }
+    private static let mode = ProcessInfo.processInfo.environment["KILN_WINOGRAD"]
 
     /// Whether the kernel can compute this convolution at all (in any build): 3x3, stride 1,
     /// dilation 1, 2-D, channels in whole vectors and output channels in whole panels.
@@ -38,43 +129,44 @@ package enum WinogradChannelsLast {
             && channels > 0 && channels % lanes == 0 && outputChannels > 0 && outputChannels % panelWidth == 0
     }
 
-    /// Whether `Conv` runs this convolution here rather than on the direct kernel: a build that has
-    /// it, and enough 4x4 tiles per output channel panel for the products to run near the FMA peak
-    /// and for the transformed weights (4x the size of W) to be read from memory no more slowly
-    /// than the direct kernel computes. ``minimumTiles`` is measured per layer of the ResNets.
-    package static func applies(batch: Int, channels: Int, outputChannels: Int, geometry: SlidingWindowGeometry) -> Bool {
+    /// The tile `Conv` runs this convolution with here, or nil for the direct kernel: a build that
+    /// has it, and at least ``minimumTiles`` tiles, so that each position's panel of the
+    /// transformed weights is used by enough rows to be worth reading. F(4x4) where it has that
+    /// many tiles, else F(2x2). Measured per layer of ResNet-50 at 2 threads, batch 1 (Zen 5,
+    /// against the direct kernel): F(4x4) 0.47 -> 0.25 ms at 56x56 (196 tiles), 0.48 -> 0.24 at
+    /// 28x28 (49), but 0.51 -> 0.64 at 14x14 (16 tiles, 256 channels): its 9.4 MB of transformed
+    /// weights come from memory on every run, for products 16 rows long.
+    package static func tile(batch: Int, channels: Int, outputChannels: Int, geometry: SlidingWindowGeometry) -> Tile? {
         guard isAvailable, supports(channels: channels, outputChannels: outputChannels, geometry: geometry) else {
-            return false
+            return nil
         }
-        return batch * tileCount(geometry) >= minimumTiles
+        if mode != "2" && batch * Tile.f4x4.count(geometry) >= minimumTiles { return .f4x4 }
+        return batch * Tile.f2x2.count(geometry) >= minimumTiles ? .f2x2 : nil
     }
 
     /// `KILN_WINOGRAD_CL_MIN_TILES` overrides it (for measuring).
     private static let minimumTiles = ProcessInfo.processInfo.environment["KILN_WINOGRAD_CL_MIN_TILES"].flatMap { Int($0) } ?? 32
 
-    /// 4x4 output tiles of one image.
-    static func tileCount(_ geometry: SlidingWindowGeometry) -> Int {
-        ((geometry.outputSize[0] + 3) / 4) * ((geometry.outputSize[1] + 3) / 4)
-    }
-
     /// Floats of `U`.
-    package static func transformedWeightFloats(channels: Int, outputChannels: Int) -> Int {
-        positions * channels * outputChannels
+    package static func transformedWeightFloats(tile: Tile, channels: Int, outputChannels: Int) -> Int {
+        tile.positions * channels * outputChannels
     }
 
     // MARK: Weights
 
-    /// `U = G g Gᵀ` for every (output channel, channel) pair of W, written as `[36, outputChannels / 64,
-    /// channels, 64]`. W is `[outputChannels, channels, 3, 3]` (ONNX), or, when `directLayout`, in
-    /// ``DirectConvolutionChannelsLast/packWeights(_:outputChannels:channels:kernelVolume:groups:into:)``'s
+    /// `U = G g Gᵀ` for every (output channel, channel) pair of W, written as `[positions,
+    /// outputChannels / 64, channels, 64]`. W is `[outputChannels, channels, 3, 3]` (ONNX), or, when
+    /// `directLayout`, in ``DirectConvolutionChannelsLast/packWeights(_:outputChannels:channels:kernelVolume:groups:into:)``'s
     /// `[outputChannels / 64, 9, channels, 64]` (a file converted for the direct kernel). Spread over
     /// `context`'s threads by (panel, channel).
-    package static func transformWeights(_ w: UnsafePointer<Float>, directLayout: Bool, channels: Int, outputChannels: Int,
-                                         into u: UnsafeMutablePointer<Float>, context: ExecutionContext) {
+    package static func transformWeights(_ w: UnsafePointer<Float>, directLayout: Bool, tile: Tile, channels: Int,
+                                         outputChannels: Int, into u: UnsafeMutablePointer<Float>,
+                                         context: ExecutionContext) {
         let panels = outputChannels / panelWidth
+        let size = tile.inputSize
         context.parallelFor(panels * channels, minimumChunk: 16) { range in
-            withUnsafeTemporaryAllocation(of: Vector.self, capacity: 33) { scratch in
-                let g = scratch.baseAddress!, t = g + 9, out = t + 18
+            withUnsafeTemporaryAllocation(of: Vector.self, capacity: 9 + 3 * size + size) { scratch in
+                let g = scratch.baseAddress!, t = g + 9, out = t + 3 * size
                 for item in range {
                     let panel = item / channels, channel = item % channels
                     for slice in 0..<panelWidth / lanes {
@@ -88,14 +180,14 @@ package enum WinogradChannelsLast {
                                 g[tap] = value
                             }
                         }
-                        // t = G g (6x3), then U = t Gᵀ (6x6), each row of G applied to three vectors.
+                        // t = G g (size x 3), then U = t Gᵀ (size x size).
                         for column in 0..<3 {
-                            applyG(g[column], g[3 + column], g[6 + column], into: t + column, stride: 3)
+                            tile.applyG(g[column], g[3 + column], g[6 + column], into: t + column, stride: 3)
                         }
-                        for row in 0..<6 {
-                            applyG(t[3 * row], t[3 * row + 1], t[3 * row + 2], into: out, stride: 1)
-                            for column in 0..<6 {
-                                let position = 6 * row + column
+                        for row in 0..<size {
+                            tile.applyG(t[3 * row], t[3 * row + 1], t[3 * row + 2], into: out, stride: 1)
+                            for column in 0..<size {
+                                let position = size * row + column
                                 (u + ((position * panels + panel) * channels + channel) * panelWidth + slice * lanes)
                                     .storeVector(out[column])
                             }
@@ -104,18 +196,6 @@ package enum WinogradChannelsLast {
                 }
             }
         }
-    }
-
-    /// The six rows of `G` applied to `(a, b, c)`, written `stride` vectors apart.
-    @inline(__always)
-    private static func applyG(_ a: Vector, _ b: Vector, _ c: Vector, into out: UnsafeMutablePointer<Vector>, stride: Int) {
-        let sixth = Vector(repeating: 1 / 6), twelfth = Vector(repeating: 1 / 12), twentyFourth = Vector(repeating: 1 / 24)
-        out[0] = a * 0.25
-        out[stride] = -(a + b + c) * sixth
-        out[2 * stride] = -(a - b + c) * sixth
-        out[3 * stride] = a * twentyFourth + b * twelfth + c * sixth
-        out[4 * stride] = a * twentyFourth - b * twelfth + c * sixth
-        out[5 * stride] = c
     }
 
     // MARK: Convolution
@@ -130,27 +210,28 @@ package enum WinogradChannelsLast {
         let vFloats: Int
         let mFloats: Int
 
-        init(tiles: Int, channels: Int, panels: Int, threads: Int) {
-            // Bands of at most ~36 tiles: V and M of the band under 1 MiB (the L2) for 64 to 128
-            // channels, and at least 24 tiles where there are that many, so each position's panel
-            // of U (channels x 64) is used by enough rows to be worth reading.
-            let limit = max(6, min(36, (1 << 18) / (WinogradChannelsLast.positions * (channels + panelWidth))))
+        init(tile: Tile, tiles: Int, channels: Int, panels: Int, threads: Int) {
+            // Bands of at most 36 tiles, V and M of a band under 1 MiB (the L2): ResNet-50's 28x28
+            // layers ran 0.30 ms with 24-tile bands against 0.23 with 25 (two bands), 0.25 with 49.
+            let limit = max(6, min(36, (1 << 18) / (tile.positions * (channels + panelWidth))))
             bands = max(1, (tiles + limit - 1) / limit)
             tilesPerBand = (tiles + bands - 1) / bands
-            // Too few bands for the threads: split the output channels too (each group transforms
-            // its band's input again, which costs far less than its products).
-            let wanted = bands >= 2 * threads ? 1 : min(panels, (2 * threads + bands - 1) / bands)
+            // Fewer bands than threads: split the output channels too (each group transforms its
+            // band's input again). With exactly one band per thread, splitting them as well made
+            // the 28x28 layers slower (0.24 -> 0.28 ms): the input was transformed twice.
+            let wanted = bands >= threads ? 1 : min(panels, (threads + bands - 1) / bands)
             panelsPerGroup = (panels + wanted - 1) / wanted
             groups = (panels + panelsPerGroup - 1) / panelsPerGroup
-            vFloats = WinogradChannelsLast.positions * tilesPerBand * channels
-            mFloats = WinogradChannelsLast.positions * tilesPerBand * panelsPerGroup * panelWidth
+            vFloats = tile.positions * tilesPerBand * channels
+            mFloats = tile.positions * tilesPerBand * panelsPerGroup * panelWidth
         }
     }
 
     /// `y = activation(conv(x, w) + b + residual)`, all channels-last; `u` is
-    /// ``transformWeights(_:directLayout:channels:outputChannels:into:context:)``'s. Output positions
-    /// are `outputStride` floats apart (at least `outputChannels`), the residual's `outputChannels`.
-    package static func convolve(_ x: UnsafePointer<Float>, u: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    /// ``transformWeights(_:directLayout:tile:channels:outputChannels:into:context:)``'s for `tile`.
+    /// Output positions are `outputStride` floats apart (at least `outputChannels`), the residual's
+    /// `outputChannels`.
+    package static func convolve(_ x: UnsafePointer<Float>, u: UnsafePointer<Float>, tile: Tile, bias: UnsafePointer<Float>?,
                                  residual: UnsafePointer<Float>?, output y: UnsafeMutablePointer<Float>,
                                  outputStride: Int, batch: Int, channels: Int, outputChannels: Int,
                                  geometry: SlidingWindowGeometry, activation: FusedActivation?,
@@ -158,18 +239,19 @@ package enum WinogradChannelsLast {
         guard supports(channels: channels, outputChannels: outputChannels, geometry: geometry) else {
             throw OperatorError("the channels-last Winograd convolution needs a 3x3 kernel, stride 1, dilation 1, a multiple of \(lanes) channels and of \(panelWidth) output channels; got \(channels) -> \(outputChannels), kernel \(geometry.kernel), strides \(geometry.strides)")
         }
-        let tiles = batch * tileCount(geometry)
+        let tiles = batch * tile.count(geometry)
         guard tiles > 0 else { return }
         let panels = outputChannels / panelWidth
-        let plan = Plan(tiles: tiles, channels: channels, panels: panels, threads: context.threads)
+        let plan = Plan(tile: tile, tiles: tiles, channels: channels, panels: panels, threads: context.threads)
         let items = plan.bands * plan.groups
         let participants = min(context.threads, items)
         let itemFloats = plan.vFloats + plan.mFloats
         let scratch = try KernelScratch.floats(rows: participants, columns: itemFloats, purpose: "Winograd tiles")
         defer { KernelScratch.release(scratch) }
-        let output = OutputPlacement(geometry: geometry, outputChannels: outputChannels, outputStride: outputStride,
-                                     bias: bias, residual: residual, activation: activation)
-        output.bounds.withUnsafeBufferPointer { bounds in
+        let output = OutputPlacement(tile: tile, geometry: geometry, outputChannels: outputChannels,
+                                     outputStride: outputStride, bias: bias, residual: residual, activation: activation)
+        let noBounds = [Vector(repeating: -.infinity), Vector(repeating: .infinity)]
+        noBounds.withUnsafeBufferPointer { bounds in
             let bounds = bounds.baseAddress!
             context.parallelChunks(items) { participant, range in
                 let v = scratch + participant * itemFloats, m = v + plan.vFloats
@@ -180,66 +262,65 @@ package enum WinogradChannelsLast {
                     let count = min(plan.tilesPerBand, tiles - firstTile)
                     guard count > 0 else { continue }
                     if band != transformedBand {
-                        transformInput(x, channels: channels, geometry: geometry, tiles: firstTile..<firstTile + count,
+                        transformInput(x, tile: tile, channels: channels, geometry: geometry,
+                                       tiles: firstTile..<firstTile + count,
                                        positionStride: plan.tilesPerBand * channels, into: v)
                         transformedBand = band
                     }
                     let firstPanel = group * plan.panelsPerGroup
                     let panelRange = firstPanel..<min(panels, firstPanel + plan.panelsPerGroup)
-                    multiply(v, u: u, tiles: count, channels: channels, panels: panels, panelRange: panelRange,
-                             vPositionStride: plan.tilesPerBand * channels,
-                             mRowFloats: plan.panelsPerGroup * panelWidth,
-                             mPositionStride: plan.tilesPerBand * plan.panelsPerGroup * panelWidth,
+                    let mRowFloats = plan.panelsPerGroup * panelWidth
+                    multiply(v, u: u, positions: tile.positions, tiles: count, channels: channels, panels: panels,
+                             panelRange: panelRange, vPositionStride: plan.tilesPerBand * channels,
+                             mRowFloats: mRowFloats, mPositionStride: plan.tilesPerBand * mRowFloats,
                              bounds: bounds, into: m)
                     output.transform(m, tiles: firstTile..<firstTile + count, panelRange: panelRange,
-                                     rowFloats: plan.panelsPerGroup * panelWidth,
-                                     positionStride: plan.tilesPerBand * plan.panelsPerGroup * panelWidth, y: y)
+                                     rowFloats: mRowFloats, positionStride: plan.tilesPerBand * mRowFloats, y: y)
                 }
             }
         }
     }
 
     /// `V = Bᵀ d B` for the tiles `tiles` (numbered across the batch), written to `v` as
-    /// `[36, tiles, channels]` with positions `positionStride` floats apart. Inputs outside the
-    /// image read as zero.
-    static func transformInput(_ x: UnsafePointer<Float>, channels: Int, geometry: SlidingWindowGeometry,
+    /// `[positions, tiles, channels]` with positions `positionStride` floats apart. Inputs outside
+    /// the image read as zero.
+    static func transformInput(_ x: UnsafePointer<Float>, tile: Tile, channels: Int, geometry: SlidingWindowGeometry,
                                tiles: Range<Int>, positionStride: Int, into v: UnsafeMutablePointer<Float>) {
         let height = geometry.inputSize[0], width = geometry.inputSize[1]
-        let tileColumns = (geometry.outputSize[1] + 3) / 4, tilesPerImage = tileCount(geometry)
+        let tileColumns = tile.columns(geometry), tilesPerImage = tile.count(geometry)
         let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
-        withUnsafeTemporaryAllocation(of: Vector.self, capacity: positions) { buffer in
-            let e = buffer.baseAddress!
-            for tile in tiles {
-                let image = tile / tilesPerImage, index = tile % tilesPerImage
-                let top = 4 * (index / tileColumns) - padTop, left = 4 * (index % tileColumns) - padLeft
-                let imageInput = x + image * height * width * channels
-                let inside = top >= 0 && left >= 0 && top + 6 <= height && left + 6 <= width
-                let target = v + (tile - tiles.lowerBound) * channels
+        let size = tile.inputSize, step = tile.outputSize
+        let rowFloats = width * channels
+        withUnsafeTemporaryAllocation(of: Vector.self, capacity: size + size * size) { buffer in
+            let d = buffer.baseAddress!, e = d + size
+            let eFloats = UnsafeMutableRawPointer(e).assumingMemoryBound(to: Float.self)
+            for number in tiles {
+                let image = number / tilesPerImage, index = number % tilesPerImage
+                let top = step * (index / tileColumns) - padTop, left = step * (index % tileColumns) - padLeft
+                let imageInput = x + image * height * rowFloats
+                let inside = top >= 0 && left >= 0 && top + size <= height && left + size <= width
+                let target = v + (number - tiles.lowerBound) * channels
                 var channel = 0
                 while channel < channels {
                     // Columns first: e[row][column] = (Bᵀ d)[row][column], one input column at a time.
-                    for column in 0..<6 {
+                    for column in 0..<size {
                         let inputColumn = left + column
-                        var d0 = Vector(), d1 = Vector(), d2 = Vector(), d3 = Vector(), d4 = Vector(), d5 = Vector()
                         let base = imageInput + (top * width + inputColumn) * channels + channel
-                        let rowFloats = width * channels
                         if inside {
-                            d0 = base.loadVector(); d1 = (base + rowFloats).loadVector()
-                            d2 = (base + 2 * rowFloats).loadVector(); d3 = (base + 3 * rowFloats).loadVector()
-                            d4 = (base + 4 * rowFloats).loadVector(); d5 = (base + 5 * rowFloats).loadVector()
+                            for row in 0..<size { d[row] = (base + row * rowFloats).loadVector() }
                         } else if inputColumn >= 0 && inputColumn < width {
-                            func load(_ row: Int) -> Vector {
-                                top + row >= 0 && top + row < height ? (base + row * rowFloats).loadVector() : Vector()
+                            for row in 0..<size {
+                                d[row] = top + row >= 0 && top + row < height ? (base + row * rowFloats).loadVector() : Vector()
                             }
-                            d0 = load(0); d1 = load(1); d2 = load(2); d3 = load(3); d4 = load(4); d5 = load(5)
+                        } else {
+                            for row in 0..<size { d[row] = Vector() }
                         }
-                        applyBTransposed(d0, d1, d2, d3, d4, d5, into: e + column, stride: 6)
+                        tile.applyBTransposed(d, dStride: 1, into: eFloats + column * lanes, stride: size * lanes)
                     }
                     // Then rows: V[row][column] = (e B)[row][column].
-                    for row in 0..<6 {
-                        let r = e + 6 * row
-                        let out = target + 6 * row * positionStride + channel
-                        applyBTransposed(r[0], r[1], r[2], r[3], r[4], r[5], into: out, stride: positionStride)
+                    for row in 0..<size {
+                        tile.applyBTransposed(e + size * row, dStride: 1,
+                                              into: target + size * row * positionStride + channel, stride: positionStride)
                     }
                     channel += lanes
                 }
@@ -247,38 +328,12 @@ package enum WinogradChannelsLast {
         }
     }
 
-    /// The six rows of `Bᵀ` applied to `(d0...d5)`, written `stride` vectors apart.
-    @inline(__always)
-    private static func applyBTransposed(_ d0: Vector, _ d1: Vector, _ d2: Vector, _ d3: Vector, _ d4: Vector,
-                                         _ d5: Vector, into out: UnsafeMutablePointer<Vector>, stride: Int) {
-        let four = Vector(repeating: 4), five = Vector(repeating: 5), two = Vector(repeating: 2)
-        out[0] = four * d0 - five * d2 + d4
-        out[stride] = (d3 + d4) - four * (d1 + d2)
-        out[2 * stride] = (d4 - d3) + four * (d1 - d2)
-        out[3 * stride] = (d4 - d2) + two * (d3 - d1)
-        out[4 * stride] = (d4 - d2) - two * (d3 - d1)
-        out[5 * stride] = four * d1 - five * d3 + d5
-    }
-
-    /// The same, to floats `stride` apart.
-    @inline(__always)
-    private static func applyBTransposed(_ d0: Vector, _ d1: Vector, _ d2: Vector, _ d3: Vector, _ d4: Vector,
-                                         _ d5: Vector, into out: UnsafeMutablePointer<Float>, stride: Int) {
-        let four = Vector(repeating: 4), five = Vector(repeating: 5), two = Vector(repeating: 2)
-        out.storeVector(four * d0 - five * d2 + d4)
-        (out + stride).storeVector((d3 + d4) - four * (d1 + d2))
-        (out + 2 * stride).storeVector((d4 - d3) + four * (d1 - d2))
-        (out + 3 * stride).storeVector((d4 - d2) + two * (d3 - d1))
-        (out + 4 * stride).storeVector((d4 - d2) - two * (d3 - d1))
-        (out + 5 * stride).storeVector(four * d1 - five * d3 + d5)
-    }
-
-    /// `M[p] = V[p] U[p]` for the 36 positions `p` and the panels `panelRange`: `tiles` rows of `V`
-    /// (`channels` each) by each panel, into `M`'s rows of `mRowFloats` (the group's panels side
-    /// by side).
-    static func multiply(_ v: UnsafePointer<Float>, u: UnsafePointer<Float>, tiles: Int, channels: Int, panels: Int,
-                         panelRange: Range<Int>, vPositionStride: Int, mRowFloats: Int, mPositionStride: Int,
-                         bounds: UnsafePointer<Vector>, into m: UnsafeMutablePointer<Float>) {
+    /// `M[p] = V[p] U[p]` for the `positions` positions `p` and the panels `panelRange`: `tiles` rows
+    /// of `V` (`channels` each) by each panel, into `M`'s rows of `mRowFloats` (the group's panels
+    /// side by side).
+    static func multiply(_ v: UnsafePointer<Float>, u: UnsafePointer<Float>, positions: Int, tiles: Int, channels: Int,
+                         panels: Int, panelRange: Range<Int>, vPositionStride: Int, mRowFloats: Int,
+                         mPositionStride: Int, bounds: UnsafePointer<Vector>, into m: UnsafeMutablePointer<Float>) {
         let blockRows = BroadcastBlockKernel.rows
         let rowBlocks = (tiles + blockRows - 1) / blockRows
         let tapOffset = 0
@@ -309,6 +364,7 @@ package enum WinogradChannelsLast {
 
     /// Where the output transform writes, and what it adds on the way.
     struct OutputPlacement {
+        let tile: Tile
         let outputHeight: Int
         let outputWidth: Int
         let tileColumns: Int
@@ -321,15 +377,14 @@ package enum WinogradChannelsLast {
         let high: Vector
         /// What is left of the activation after the clamp (applied to each stored run of 16).
         let remaining: FusedActivation?
-        /// No bounds for the products (the activation belongs after the output transform).
-        let bounds = [Vector(repeating: -.infinity), Vector(repeating: .infinity)]
 
-        init(geometry: SlidingWindowGeometry, outputChannels: Int, outputStride: Int, bias: UnsafePointer<Float>?,
-             residual: UnsafePointer<Float>?, activation: FusedActivation?) {
+        init(tile: Tile, geometry: SlidingWindowGeometry, outputChannels: Int, outputStride: Int,
+             bias: UnsafePointer<Float>?, residual: UnsafePointer<Float>?, activation: FusedActivation?) {
+            self.tile = tile
             outputHeight = geometry.outputSize[0]
             outputWidth = geometry.outputSize[1]
-            tileColumns = (outputWidth + 3) / 4
-            tilesPerImage = WinogradChannelsLast.tileCount(geometry)
+            tileColumns = tile.columns(geometry)
+            tilesPerImage = tile.count(geometry)
             self.outputChannels = outputChannels
             self.outputStride = outputStride
             self.bias = bias
@@ -344,30 +399,28 @@ package enum WinogradChannelsLast {
         /// `rowFloats` (one per tile of the band), positions `positionStride` floats apart.
         func transform(_ m: UnsafePointer<Float>, tiles: Range<Int>, panelRange: Range<Int>, rowFloats: Int,
                        positionStride: Int, y: UnsafeMutablePointer<Float>) {
-            withUnsafeTemporaryAllocation(of: Vector.self, capacity: 28) { buffer in
-                let s = buffer.baseAddress!, out = s + 24
-                for tile in tiles {
-                    let image = tile / tilesPerImage, index = tile % tilesPerImage
-                    let top = 4 * (index / tileColumns), left = 4 * (index % tileColumns)
-                    let rows = min(4, outputHeight - top), columns = min(4, outputWidth - left)
-                    let row = m + (tile - tiles.lowerBound) * rowFloats
+            let size = tile.inputSize, step = tile.outputSize
+            withUnsafeTemporaryAllocation(of: Vector.self, capacity: step * size + step) { buffer in
+                let s = buffer.baseAddress!, out = s + step * size
+                for number in tiles {
+                    let image = number / tilesPerImage, index = number % tilesPerImage
+                    let top = step * (index / tileColumns), left = step * (index % tileColumns)
+                    let rows = min(step, outputHeight - top), columns = min(step, outputWidth - left)
+                    let row = m + (number - tiles.lowerBound) * rowFloats
                     let firstPosition = (image * outputHeight + top) * outputWidth + left
                     for panel in panelRange {
                         for slice in 0..<panelWidth / lanes {
                             let channel = panel * panelWidth + slice * lanes
                             let products = row + (panel - panelRange.lowerBound) * panelWidth + slice * lanes
                             // Columns first: s[r][column] = (Aᵀ M)[r][column].
-                            for column in 0..<6 {
-                                let p = products + column * positionStride
-                                let step = 6 * positionStride
-                                applyATransposed(p.loadVector(), (p + step).loadVector(), (p + 2 * step).loadVector(),
-                                                 (p + 3 * step).loadVector(), (p + 4 * step).loadVector(),
-                                                 (p + 5 * step).loadVector(), into: s + column, stride: 6)
+                            for column in 0..<size {
+                                tile.applyATransposed(products + column * positionStride, mStride: size * positionStride,
+                                                      into: s + column, stride: size)
                             }
                             let b: Vector = bias.map { ($0 + channel).loadVector() } ?? Vector()
                             for r in 0..<rows {
-                                let t = s + 6 * r
-                                applyATransposed(t[0], t[1], t[2], t[3], t[4], t[5], into: out, stride: 1)
+                                let t = UnsafeRawPointer(s + size * r).assumingMemoryBound(to: Float.self)
+                                tile.applyATransposed(t, mStride: lanes, into: out, stride: 1)
                                 for c in 0..<columns {
                                     let position = firstPosition + r * outputWidth + c
                                     var value = out[c] + b
@@ -385,17 +438,6 @@ package enum WinogradChannelsLast {
                     }
                 }
             }
-        }
-
-        /// The four rows of `Aᵀ` applied to `(m0...m5)`, written `stride` vectors apart.
-        @inline(__always)
-        private func applyATransposed(_ m0: Vector, _ m1: Vector, _ m2: Vector, _ m3: Vector, _ m4: Vector, _ m5: Vector,
-                                      into out: UnsafeMutablePointer<Vector>, stride: Int) {
-            let sum12 = m1 + m2, difference12 = m1 - m2, sum34 = m3 + m4, difference34 = m3 - m4
-            out[0] = m0 + sum12 + sum34
-            out[stride] = difference12 + 2 * difference34
-            out[2 * stride] = sum12 + 4 * sum34
-            out[3 * stride] = difference12 + 8 * difference34 + m5
         }
     }
 }

@@ -34,8 +34,8 @@ package struct Conv: Operator {
     package let storedWeightsPacked: Bool
     /// W back in ONNX's layout for a build that does not run the direct kernel, made by its first run.
     private var unpackedWeights: TransformedWeightsCache?
-    /// A constant W's ``WinogradChannelsLast`` transform, made by the first run that uses it.
-    private var winogradWeights: TransformedWeightsCache?
+    /// A constant W's ``WinogradChannelsLast`` transforms (one per tile), made by the first run that uses each.
+    private var winogradWeights: [WinogradChannelsLast.Tile: TransformedWeightsCache] = [:]
 
     package init(node: Node, opset: Int) throws {
         addsResidual = try node.int(FuseResidualAddPass.attributeName, default: 0) != 0
@@ -64,7 +64,7 @@ package struct Conv: Operator {
         }
         if constantWeights {
             derivedWeights = TransformedWeightsCache()
-            winogradWeights = TransformedWeightsCache()
+            winogradWeights = [.f2x2: TransformedWeightsCache(), .f4x4: TransformedWeightsCache()]
         }
     }
 
@@ -339,15 +339,18 @@ extension Conv {
         guard !depthwise || outputStride == outputChannels else {
             throw OperatorError("a depthwise convolution cannot write into a wider output")
         }
-        if !depthwise, inputChannelsLast, let winogradWeights,
-           WinogradChannelsLast.applies(batch: batch, channels: channels, outputChannels: outputChannels, geometry: geometry) {
-            let count = WinogradChannelsLast.transformedWeightFloats(channels: channels, outputChannels: outputChannels)
-            let u = try winogradWeights.values(count: count) { u in
-                WinogradChannelsLast.transformWeights(w, directLayout: storedWeightsPacked, channels: channels,
+        if !depthwise, inputChannelsLast,
+           let tile = WinogradChannelsLast.tile(batch: batch, channels: channels, outputChannels: outputChannels,
+                                                geometry: geometry),
+           let cache = winogradWeights[tile] {
+            let count = WinogradChannelsLast.transformedWeightFloats(tile: tile, channels: channels,
+                                                                     outputChannels: outputChannels)
+            let u = try cache.values(count: count) { u in
+                WinogradChannelsLast.transformWeights(w, directLayout: storedWeightsPacked, tile: tile, channels: channels,
                                                       outputChannels: outputChannels, into: u, context: context)
             }
             try u.withUnsafeBufferPointer { u in
-                try WinogradChannelsLast.convolve(x, u: u.baseAddress!, bias: b, residual: z, output: y,
+                try WinogradChannelsLast.convolve(x, u: u.baseAddress!, tile: tile, bias: b, residual: z, output: y,
                                                   outputStride: outputStride, batch: batch, channels: channels,
                                                   outputChannels: outputChannels, geometry: geometry,
                                                   activation: activation, context: context)
