@@ -115,7 +115,7 @@ import Testing
         func u64(_ offset: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) } }
         func u32(_ offset: Int) -> UInt32 { (0..<4).reduce(0) { $0 | UInt32(bytes[offset + $1]) << (8 * UInt32($1)) } }
         #expect(Array(bytes[0..<8]) == [0x89, 0x4B, 0x4C, 0x4E, 0x0D, 0x0A, 0x1A, 0x0A])
-        #expect(bytes[8] == 1 && bytes[9] == 0 && bytes[10] == 1 && bytes[11] == 0)  // version 1.1
+        #expect(bytes[8] == 1 && bytes[9] == 0 && bytes[10] == 2 && bytes[11] == 0)  // version 1.2
         #expect(u32(12) == 0)  // flags: no weights in a kernel's layout
         #expect(u64(16) == UInt64(bytes.count))
         #expect(u64(24) == 64)  // table offset

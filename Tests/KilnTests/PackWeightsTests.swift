@@ -98,6 +98,67 @@ import Testing
         #expect(graph.initializers.count == 1 && graph.initializers.keys.allSatisfy { $0.hasSuffix("_packed") })
     }
 
+    /// Two 3x3 convolutions that the channels-last Winograd kernel runs at batch 1: 24x24 (36 4x4
+    /// tiles: F(4x4)) and 12x12 (9 4x4 tiles, 36 2x2 ones: F(2x2)); and one whose input size is
+    /// not known when converting, which keeps W for the direct kernel.
+    static func winogradConvolutions() throws -> Graph {
+        var builder = GraphBuilder()
+        let batch = Dim.symbolic("batch")
+        let large = builder.input("large", .float32, [batch, 24, 24, 16])
+        let small = builder.input("small", .float32, [batch, 12, 12, 32])
+        let unknown = builder.input("unknown", .float32, [batch, .symbolic("h"), .symbolic("w"), 16])
+        let attributes: [String: Attribute] = [ChannelsLastPass.attributeName: .int(1), "pads": .ints([1, 1, 1, 1])]
+        let largeWeights = builder.constant(PassTesting.random([64, 16, 3, 3], seed: 11), name: "large_w")
+        let smallWeights = builder.constant(PassTesting.random([128, 32, 3, 3], seed: 12), name: "small_w")
+        let bias = builder.constant(PassTesting.random([128], seed: 13), name: "small_b")
+        builder.output(builder.node("Conv", [large, largeWeights], attributes: attributes), as: "large_y")
+        builder.output(builder.node("Conv", [small, smallWeights, bias], attributes: attributes.merging(
+            FusedActivation.relu.attributes) { $1 }), as: "small_y")
+        builder.output(builder.node("Conv", [unknown, builder.constant(PassTesting.random([64, 16, 3, 3], seed: 14))],
+                                    attributes: attributes), as: "unknown_y")
+        return try builder.build()
+    }
+
+    static let winogradPass = PackWeightsPass(directConvolutions: true, packedProducts: true, winogradConvolutions: true)
+
+    /// W becomes the transform of the tile the kernel runs with; the outputs are unchanged (here,
+    /// in a build without the kernel, through W transformed back).
+    @Test func convolutionsStoreTheirWinogradTransform() throws {
+        let original = try Self.winogradConvolutions()
+        var bound = original
+        // Give the symbolic size a value for the comparison's random inputs only.
+        bound.inputs[2].type = TensorType(.float32, [.symbolic("batch"), 9, 10, 16])
+        let (graph, fired) = try PassTesting.apply(Self.winogradPass, to: bound, tolerance: 1e-4)
+        #expect(fired == 3)
+        func stored(_ graph: Graph) -> [Int?] {
+            graph.nodes.filter { $0.opType == Conv.opType }.map { try? $0.int(PackWeightsPass.attributeName, default: 0) }
+        }
+        #expect(stored(graph) == [2, 3, 1])
+        #expect(graph.initializers.values.map(\.shape).contains([36, 1, 16, 64]))
+        #expect(graph.initializers.values.map(\.shape).contains([16, 2, 32, 64]))
+        #expect(graph.storesWinogradWeights)
+
+        var unknownSize = original
+        #expect(try Self.winogradPass.run(&unknownSize) == 3)
+        #expect(stored(unknownSize) == [2, 3, 1])
+    }
+
+    /// `W = G⁻¹ U G⁻ᵀ` from three rows and columns of `U` gives W back up to rounding.
+    @Test(arguments: [WinogradChannelsLast.Tile.f4x4, .f2x2])
+    func winogradTransformsInvert(tile: WinogradChannelsLast.Tile) throws {
+        let (outputChannels, channels) = (128, 16)
+        let weights = try PassTesting.random([outputChannels, channels, 3, 3], seed: 21).scalars(as: Float.self)
+        var u = [Float](repeating: .nan, count: WinogradChannelsLast.transformedWeightFloats(
+            tile: tile, channels: channels, outputChannels: outputChannels))
+        WinogradChannelsLast.transformWeights(weights, directLayout: false, tile: tile, channels: channels,
+                                              outputChannels: outputChannels, into: &u, context: ExecutionContext(threads: 2))
+        var back = [Float](repeating: .nan, count: weights.count)
+        WinogradChannelsLast.untransformWeights(u, tile: tile, channels: channels, outputChannels: outputChannels,
+                                                into: &back)
+        let worst = zip(back, weights).map { abs($0 - $1) }.max() ?? .nan
+        #expect(worst < 1e-6, "largest difference \(worst)")
+    }
+
     // MARK: The file
 
     /// Packed weights set the header's required flag bit 0, so a 1.0 reader refuses the file
@@ -126,7 +187,49 @@ import Testing
         }
     }
 
+    /// Winograd transforms also set flag bit 1 (format 1.2), which a 1.1 reader does not know and
+    /// refuses; a file whose nodes say so without it is refused here.
+    @Test func winogradWeightsSetTheirOwnHeaderFlag() throws {
+        var graph = try Self.winogradConvolutions()
+        try Self.winogradPass.run(&graph)
+        let bytes = try Model(graph: graph).serialized()
+        #expect(UInt32(bytes[12]) | UInt32(bytes[13]) << 8 == 3)
+        #expect(try Model(data: bytes).graph.storesWinogradWeights)
+
+        var cleared = bytes
+        cleared[12] = 1
+        let checksum = XXH64.hash(Array(cleared[0..<56]))
+        for index in 0..<8 { cleared[56 + index] = UInt8(truncatingIfNeeded: checksum >> (8 * UInt64(index))) }
+        #expect {
+            _ = try Model(data: cleared)
+        } throws: { error in
+            guard case FormatError.invalidValue(section: "header", offset: 12, let reason) = error else { return false }
+            return reason.contains("Winograd")
+        }
+    }
+
     // MARK: Malformed nodes
+
+    @Test func malformedWinogradWeightsAreATypedError() throws {
+        let opset = Graph.defaultOpset
+        func node(_ layout: Int, stored: Int) -> Node {
+            Node(name: "n", opType: "Conv", inputs: ["x", "w"], outputs: ["y"],
+                 attributes: [ChannelsLastPass.attributeName: .int(layout), PackWeightsPass.attributeName: .int(stored),
+                              "pads": .ints([1, 1, 1, 1])])
+        }
+        // An NCHW input, or a value no layout has.
+        #expect(throws: OperatorError.self) { try Conv(node: node(ChannelsLastPass.outputOnly, stored: 2), opset: opset) }
+        #expect(throws: OperatorError.self) { try Conv(node: node(1, stored: 4), opset: opset) }
+        // W in ONNX's shape where the attribute says F(4x4)'s transform.
+        var builder = GraphBuilder()
+        let x = builder.input("x", .float32, [1, 8, 8, 16].map { Dim.fixed($0) })
+        let w = builder.constant(PassTesting.random([64, 16, 3, 3], seed: 3))
+        builder.output(builder.node("Conv", [x, w], attributes: node(1, stored: 2).attributes), as: "y")
+        #expect(throws: (any Error).self) {
+            let session = try InferenceSession(model: Model(graph: try builder.build()), options: .init(threads: 1))
+            _ = try session.run(["x": PassTesting.random([1, 8, 8, 16], seed: 1)])
+        }
+    }
 
     @Test func packedWeightsWhereNoKernelReadsThemAreATypedError() throws {
         let packed: [String: Attribute] = [PackWeightsPass.attributeName: .int(1)]

@@ -11,7 +11,7 @@ public struct FormatVersion: Sendable, Hashable, Comparable, CustomStringConvert
     }
 
     /// The version this library reads and writes.
-    public static let current = FormatVersion(major: 1, minor: 1)
+    public static let current = FormatVersion(major: 1, minor: 2)
 
     public static func < (lhs: FormatVersion, rhs: FormatVersion) -> Bool {
         (lhs.major, lhs.minor) < (rhs.major, rhs.minor)

@@ -27,8 +27,12 @@ package enum FormatLayout {
     /// kernel that reads them (nodes marked `kiln_packed_weights`, ``PackWeightsPass``). A 1.0
     /// reader would read them as ONNX's layout and compute wrong results, so it must refuse the file.
     package static let kernelLayoutWeightsFlag: UInt32 = 1 << 0
+    /// Required header flag bit 1 (format 1.2): some `Conv` nodes read their W as a Winograd
+    /// transform (`kiln_packed_weights` 2 or 3), of another shape than W. A 1.1 reader would take
+    /// it for W and fail or compute wrong results, so it must refuse the file. Set with bit 0.
+    package static let winogradWeightsFlag: UInt32 = 1 << 1
     /// The required header flags this reader knows.
-    package static let knownRequiredFlags: UInt32 = kernelLayoutWeightsFlag
+    package static let knownRequiredFlags: UInt32 = kernelLayoutWeightsFlag | winogradWeightsFlag
     /// Section flag bit 0: a reader that does not know the kind must refuse the file.
     package static let sectionRequiredFlag: UInt32 = 1
 }

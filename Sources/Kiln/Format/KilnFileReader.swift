@@ -109,6 +109,10 @@ package enum KilnFileReader {
             throw .invalidValue(section: "header", offset: FormatLayout.flagsOffset,
                                 reason: "nodes store weights in a kernel's layout (\(PackWeightsPass.attributeName)) but flag bit 0, which makes older readers refuse the file, is clear")
         }
+        if graph.storesWinogradWeights && header.flags & FormatLayout.winogradWeightsFlag == 0 {
+            throw .invalidValue(section: "header", offset: FormatLayout.flagsOffset,
+                                reason: "Conv nodes store W as a Winograd transform (\(PackWeightsPass.attributeName) 2 or 3) but flag bit 1, which makes older readers refuse the file, is clear")
+        }
         return (graph, metadata)
     }
 

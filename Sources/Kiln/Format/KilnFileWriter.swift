@@ -35,7 +35,8 @@ package struct KilnFileWriter {
         dataLength = cursor
         metadataBytes = try MetadataSection.encode(metadata)
         graphBytes = try GraphSection.encode(graph, placements: placements)
-        flags = graph.storesKernelLayoutWeights ? FormatLayout.kernelLayoutWeightsFlag : 0
+        flags = (graph.storesKernelLayoutWeights ? FormatLayout.kernelLayoutWeightsFlag : 0)
+            | (graph.storesWinogradWeights ? FormatLayout.winogradWeightsFlag : 0)
 
         let tableEnd = FormatLayout.headerSize + KilnFileWriter.sectionCount * FormatLayout.sectionEntrySize
         metadataOffset = tableEnd

@@ -38,6 +38,18 @@ package enum WinogradChannelsLast {
         /// Products per tile (input positions).
         package var positions: Int { inputSize * inputSize }
 
+        /// The value of ``PackWeightsPass``'s attribute on a `Conv` whose W the file stores as
+        /// this tile's `U`.
+        package var storedWeightsAttribute: Int { self == .f4x4 ? 2 : 3 }
+
+        package init?(storedWeightsAttribute value: Int) {
+            switch value {
+            case 2: self = .f4x4
+            case 3: self = .f2x2
+            default: return nil
+            }
+        }
+
         /// Tiles of one image.
         func count(_ geometry: SlidingWindowGeometry) -> Int {
             let size = outputSize
@@ -137,9 +149,15 @@ package enum WinogradChannelsLast {
     /// 28x28 (49), but 0.51 -> 0.64 at 14x14 (16 tiles, 256 channels): its 9.4 MB of transformed
     /// weights come from memory on every run, for products 16 rows long.
     package static func tile(batch: Int, channels: Int, outputChannels: Int, geometry: SlidingWindowGeometry) -> Tile? {
-        guard isAvailable, supports(channels: channels, outputChannels: outputChannels, geometry: geometry) else {
-            return nil
-        }
+        guard isAvailable else { return nil }
+        return preferredTile(batch: batch, channels: channels, outputChannels: outputChannels, geometry: geometry)
+    }
+
+    /// ``tile(batch:channels:outputChannels:geometry:)`` in a build that has the kernel: what
+    /// ``PackWeightsPass`` asks (at batch 1) when it decides to store a node's W transformed.
+    package static func preferredTile(batch: Int, channels: Int, outputChannels: Int,
+                                      geometry: SlidingWindowGeometry) -> Tile? {
+        guard supports(channels: channels, outputChannels: outputChannels, geometry: geometry) else { return nil }
         if mode != "2" && batch * Tile.f4x4.count(geometry) >= minimumTiles { return .f4x4 }
         return batch * Tile.f2x2.count(geometry) >= minimumTiles ? .f2x2 : nil
     }
@@ -192,6 +210,47 @@ package enum WinogradChannelsLast {
                                     .storeVector(out[column])
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The inverse of ``transformWeights(_:directLayout:tile:channels:outputChannels:into:context:)``:
+    /// W `[outputChannels, channels, 3, 3]` back from `U`, for a build that does not run this kernel
+    /// and reads a file whose weights were transformed when it was converted (``PackWeightsPass``).
+    /// `U = G g Gᵀ`, and three rows of `G` (F(4x4): 0, 1 and 5; F(2x2): 0, 1 and 3) form an
+    /// invertible matrix, so `g` comes back from those rows and columns of `U` alone, exact up to
+    /// rounding (relative errors near 1e-7).
+    package static func untransformWeights(_ u: UnsafePointer<Float>, tile: Tile, channels: Int, outputChannels: Int,
+                                           into w: UnsafeMutablePointer<Float>) {
+        let panels = outputChannels / panelWidth
+        let size = tile.inputSize
+        // The rows of U used, and g from them: F(4x4) u0 = g0/4, u1 = -(g0+g1+g2)/6, u5 = g2;
+        // F(2x2) u0 = g0, u1 = (g0+g1+g2)/2, u3 = g2.
+        let rows = tile == .f4x4 ? (0, 1, 5) : (0, 1, 3)
+        func solve(_ a: Float, _ b: Float, _ c: Float) -> (Float, Float, Float) {
+            tile == .f4x4 ? (4 * a, -4 * a - 6 * b - c, c) : (a, 2 * b - a - c, c)
+        }
+        for outputChannel in 0..<outputChannels {
+            let panel = outputChannel / panelWidth, lane = outputChannel % panelWidth
+            for channel in 0..<channels {
+                func value(_ row: Int, _ column: Int) -> Float {
+                    u[(((size * row + column) * panels + panel) * channels + channel) * panelWidth + lane]
+                }
+                // Down the chosen columns first (t = Gs⁻¹ Us, 3x3), then along t's rows (g = t Gs⁻ᵀ).
+                let g = w + (outputChannel * channels + channel) * 9
+                var t: (Float, Float, Float, Float, Float, Float, Float, Float, Float) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+                withUnsafeMutableBytes(of: &t) { raw in
+                    let t = raw.bindMemory(to: Float.self)
+                    for (index, column) in [rows.0, rows.1, rows.2].enumerated() {
+                        let (g0, g1, g2) = solve(value(rows.0, column), value(rows.1, column), value(rows.2, column))
+                        t[index] = g0
+                        t[3 + index] = g1
+                        t[6 + index] = g2
+                    }
+                    for row in 0..<3 {
+                        (g[3 * row], g[3 * row + 1], g[3 * row + 2]) = solve(t[3 * row], t[3 * row + 1], t[3 * row + 2])
                     }
                 }
             }

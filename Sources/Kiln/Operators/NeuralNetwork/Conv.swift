@@ -32,6 +32,9 @@ package struct Conv: Operator {
     /// Whether the file stores W in ``DirectConvolutionChannelsLast``'s packed layout
     /// (``PackWeightsPass``): the kernel then reads it in place.
     package let storedWeightsPacked: Bool
+    /// The tile whose ``WinogradChannelsLast`` transform the file stores instead of W
+    /// (``PackWeightsPass``; W's input is then `[positions, M / 64, C, 64]`), read in place.
+    package let storedWinogradTile: WinogradChannelsLast.Tile?
     /// W back in ONNX's layout for a build that does not run the direct kernel, made by its first run.
     private var unpackedWeights: TransformedWeightsCache?
     /// A constant W's ``WinogradChannelsLast`` transforms (one per tile), made by the first run that uses each.
@@ -50,15 +53,23 @@ package struct Conv: Operator {
         activation = try FusedActivation(node: node)
         groups = try node.int("group", default: 1)
         guard groups >= 1 else { throw OperatorError("group must be at least 1, got \(groups)") }
-        storedWeightsPacked = try node.int(PackWeightsPass.attributeName, default: 0) != 0
-        if storedWeightsPacked && (!channelsLast || groups != 1) {
+        let stored = try node.int(PackWeightsPass.attributeName, default: 0)
+        storedWeightsPacked = stored == 1
+        storedWinogradTile = WinogradChannelsLast.Tile(storedWeightsAttribute: stored)
+        guard stored == 0 || storedWeightsPacked || storedWinogradTile != nil else {
+            throw OperatorError("\(PackWeightsPass.attributeName) must be 0, 1, 2 or 3, got \(stored)")
+        }
+        if stored != 0 && (!channelsLast || groups != 1) {
             throw OperatorError("\(PackWeightsPass.attributeName) needs a channels-last convolution of group 1")
+        }
+        if storedWinogradTile != nil && !inputChannelsLast {
+            throw OperatorError("\(PackWeightsPass.attributeName) = \(stored) (a Winograd transform) needs a channels-last input")
         }
     }
 
     package mutating func prepare(constants: [Tensor?]) throws {
         let constantWeights = constants.count > 1 && constants[1] != nil
-        if storedWeightsPacked {
+        if storedWeightsPacked || storedWinogradTile != nil {
             guard constantWeights else { throw OperatorError("\(PackWeightsPass.attributeName) needs W to be a constant") }
             unpackedWeights = TransformedWeightsCache()
         }
@@ -114,11 +125,12 @@ package struct Conv: Operator {
         for (name, type) in [("X", input), ("W", weights), ("B", bias)] {
             if let type, type.dtype != .float32 { throw OperatorError("Conv supports float32, \(name) is \(type.dtype)") }
         }
-        guard let physicalInputShape = input.shape, let weightShape = weights.shape else {
+        guard let physicalInputShape = input.shape, let storedWeightShape = weights.shape else {
             guard let rank = input.rank ?? weights.rank else { return [TensorType(.float32, nil)] }
             return [TensorType(.float32, (0..<rank).map { _ in symbols.fresh() })]
         }
         let inputShape = try logicalShape(physicalInputShape)
+        let weightShape = try logicalWeightShape(storedWeightShape)
         let kernel = try checkShapes(input: inputShape, weights: weightShape, bias: bias?.shape)
         let spatial: [Dim]
         if let kernel {
@@ -146,6 +158,18 @@ package struct Conv: Operator {
         return [shape[0], shape[3], shape[1], shape[2]]
     }
 
+    /// W's shape in ONNX's terms, `[M, C / group, kH, kW]`: a W stored as a Winograd transform
+    /// (``storedWinogradTile``) is `[positions, M / 64, C, 64]` in the file.
+    private func logicalWeightShape(_ shape: [Dim]) throws -> [Dim] {
+        guard let tile = storedWinogradTile else { return shape }
+        let sizes = shape.compactMap(\.value)
+        let width = WinogradChannelsLast.panelWidth
+        guard sizes.count == 4, shape.count == 4, sizes[0] == tile.positions, sizes[3] == width else {
+            throw OperatorError("W stored as a Winograd transform (\(PackWeightsPass.attributeName)) must have shape [\(tile.positions), M / \(width), C, \(width)], has \(shape.map(\.description))")
+        }
+        return [.fixed(sizes[1] * width), .fixed(sizes[2]), 3, 3]
+    }
+
     /// The output shape in this node's layout, from `[N, M, spatial...]`.
     private func physicalShape<Element>(_ shape: [Element]) -> [Element] {
         guard channelsLast else { return shape }
@@ -170,11 +194,13 @@ package struct Conv: Operator {
             if let tensor, tensor.dtype != .float32 { throw OperatorError("Conv supports float32, \(name) is \(tensor.dtype)") }
         }
         let inputShape = try logicalShape(input.shape)
-        guard let kernel = try checkShapes(input: [Dim](inputShape), weights: [Dim](weights.shape),
+        let weightShape = try logicalWeightShape([Dim](weights.shape))
+        guard let kernel = try checkShapes(input: [Dim](inputShape), weights: weightShape,
                                            bias: bias.map { [Dim]($0.shape) })
         else { throw OperatorError("kernel shape is unknown") }
         let geometry = try window.forwardGeometry(inputSize: Array(inputShape[2...]), kernel: kernel, ceilMode: false)
-        let batch = inputShape[0], channels = inputShape[1], outputChannels = weights.shape[0]
+        let batch = inputShape[0], channels = inputShape[1]
+        guard let outputChannels = weightShape[0].value else { throw OperatorError("W's output channels are unknown") }
         return RunShape(batch: batch, channels: channels, outputChannels: outputChannels, geometry: geometry,
                         outputShape: physicalShape([batch, outputChannels] + geometry.outputSize))
     }
@@ -339,6 +365,12 @@ extension Conv {
         guard !depthwise || outputStride == outputChannels else {
             throw OperatorError("a depthwise convolution cannot write into a wider output")
         }
+        if let tile = storedWinogradTile {
+            try computeStoredWinograd(x, w, tile: tile, b, z, y, outputStride: outputStride, batch: batch,
+                                      channels: channels, outputChannels: outputChannels, geometry: geometry,
+                                      context: context)
+            return
+        }
         if !depthwise, inputChannelsLast,
            let tile = WinogradChannelsLast.tile(batch: batch, channels: channels, outputChannels: outputChannels,
                                                 geometry: geometry),
@@ -435,6 +467,38 @@ extension Conv {
             defer { KernelScratch.release(packed) }
             pack(packed)
             try run(packed)
+        }
+    }
+
+    /// A convolution whose W the file stores as `tile`'s Winograd transform: read in place by the
+    /// kernel, or, in a build without it (or with `KILN_WINOGRAD=0`), transformed back to ONNX's
+    /// layout once and run on that build's channels-last kernels.
+    private func computeStoredWinograd(_ x: UnsafePointer<Float>, _ u: UnsafePointer<Float>, tile: WinogradChannelsLast.Tile,
+                                       _ b: UnsafePointer<Float>?, _ z: UnsafePointer<Float>?,
+                                       _ y: UnsafeMutablePointer<Float>, outputStride: Int, batch: Int, channels: Int,
+                                       outputChannels: Int, geometry: SlidingWindowGeometry,
+                                       context: ExecutionContext) throws {
+        if WinogradChannelsLast.isAvailable {
+            try WinogradChannelsLast.convolve(x, u: u, tile: tile, bias: b, residual: z, output: y,
+                                              outputStride: outputStride, batch: batch, channels: channels,
+                                              outputChannels: outputChannels, geometry: geometry,
+                                              activation: activation, context: context)
+            return
+        }
+        guard let unpackedWeights,
+              WinogradChannelsLast.supports(channels: channels, outputChannels: outputChannels, geometry: geometry) else {
+            throw OperatorError("W is stored as a Winograd transform (\(PackWeightsPass.attributeName)), which needs a constant W and a 3x3 stride-1 convolution of a multiple of 16 channels and 64 output channels")
+        }
+        let plain = try unpackedWeights.values(count: outputChannels * channels * geometry.kernelVolume) { plain in
+            WinogradChannelsLast.untransformWeights(u, tile: tile, channels: channels, outputChannels: outputChannels,
+                                                    into: plain)
+        }
+        let direct = DirectConvolutionChannelsLast.applies(channels: channels, outputChannels: outputChannels,
+                                                           geometry: geometry)
+        try plain.withUnsafeBufferPointer { plain in
+            try computeChannelsLast(x, plain.baseAddress!, weightsPacked: false, b, z, y, outputStride: outputStride,
+                                    batch: batch, channels: channels, outputChannels: outputChannels,
+                                    geometry: geometry, depthwise: false, direct: direct, context: context)
         }
     }
 
