@@ -24,6 +24,11 @@ import Testing
         Case(batch: 2, channels: 64, outputChannels: 128, spatial: [7, 9], kernel: [1, 1], strides: [2, 2],
              pads: [0, 0, 0, 0], residual: true, activation: .relu),
         Case(channels: 9, outputChannels: 64, spatial: [1, 1], kernel: [3, 3], pads: [1, 1, 1, 1], activation: .gelu),
+        // A narrower last group: 100 = 64 + 36 (3x3, residual, clamp) and 1000 = 15 x 64 + 40 (1x1).
+        Case(batch: 2, channels: 16, outputChannels: 100, spatial: [5, 7], residual: true,
+             activation: .clip(low: -0.5, high: 0.5)),
+        Case(channels: 64, outputChannels: 1000, spatial: [3, 3], kernel: [1, 1], pads: [0, 0, 0, 0], activation: .relu),
+        Case(channels: 8, outputChannels: 72, spatial: [4, 5], bias: false, activation: .sigmoid),
     ]
 
     @Test(arguments: cases)
@@ -38,9 +43,17 @@ import Testing
                        seed: 90, threads: 2, outputStride: 192, channelOffset: 64)
     }
 
-    /// A file packed by an AVX-512 build, read by one without the kernel: W unpacks to ONNX's layout.
-    @Test func unpackingInvertsPacking() throws {
-        let (outputChannels, channels, kernelVolume) = (128, 5, 9)
+    /// The last group written into its channels of a wider output, leaving the rest untouched.
+    @Test func writesANarrowerLastGroupIntoAWiderOutput() throws {
+        try Self.check(Case(batch: 2, channels: 16, outputChannels: 80, spatial: [7, 8], residual: true, activation: .relu),
+                       seed: 91, threads: 2, outputStride: 192, channelOffset: 32)
+    }
+
+    /// A file packed by an AVX-512 build, read by one without the kernel: W unpacks to ONNX's layout
+    /// (with a narrower last group too).
+    @Test(arguments: [128, 100])
+    func unpackingInvertsPacking(outputChannels: Int) throws {
+        let (channels, kernelVolume) = (5, 9)
         let weights = try T.random([outputChannels, channels, 3, 3], seed: 5).scalars(as: Float.self)
         var packed = [Float](repeating: .nan, count: weights.count)
         DirectConvolutionChannelsLast.packWeights(weights, outputChannels: outputChannels, channels: channels,
@@ -53,15 +66,17 @@ import Testing
     }
 
     @Test func unsupportedShapesAreATypedError() throws {
-        let geometry = SlidingWindowGeometry(inputSize: [4, 4], outputSize: [4, 4], kernel: [3, 3], strides: [1, 1],
-                                             dilations: [1, 1], padsBegin: [1, 1], padsEnd: [1, 1])
-        #expect(!DirectConvolutionChannelsLast.supports(outputChannels: 48, geometry: geometry))
-        let x = [Float](repeating: 1, count: 16 * 4), w = [Float](repeating: 1, count: 48 * 4 * 9)
-        var y = [Float](repeating: 0, count: 16 * 48)
+        // Fewer than one group of output channels is left to other kernels; dilation is not supported.
+        #expect(!DirectConvolutionChannelsLast.suits(channels: 4, outputChannels: 48, kernel: [3, 3], dilations: [1, 1]))
+        let dilated = SlidingWindowGeometry(inputSize: [6, 6], outputSize: [2, 2], kernel: [3, 3], strides: [1, 1],
+                                            dilations: [2, 2], padsBegin: [0, 0], padsEnd: [0, 0])
+        #expect(!DirectConvolutionChannelsLast.supports(outputChannels: 64, geometry: dilated))
+        let x = [Float](repeating: 1, count: 36 * 4), w = [Float](repeating: 1, count: 64 * 4 * 9)
+        var y = [Float](repeating: 0, count: 4 * 64)
         #expect(throws: OperatorError.self) {
             try DirectConvolutionChannelsLast.convolve(x, inputChannelsLast: true, weights: w, bias: nil, residual: nil,
-                                                       output: &y, batch: 1, channels: 4, outputChannels: 48,
-                                                       geometry: geometry, activation: nil,
+                                                       output: &y, batch: 1, channels: 4, outputChannels: 64,
+                                                       geometry: dilated, activation: nil,
                                                        context: ExecutionContext(threads: 1))
         }
     }

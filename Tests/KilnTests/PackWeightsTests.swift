@@ -261,13 +261,14 @@ import Testing
     }
 
     @Test func aPackedConvolutionWhoseWeightsCannotBeUnpackedIsATypedError() throws {
-        // 32 output channels are not a whole block: no kernel packs them, and a file that says so is refused.
+        // A dilated convolution: no kernel packs its weights, and a file that says so is refused.
         var builder = GraphBuilder()
-        let x = builder.input("x", .float32, [1, 4, 4, 8].map { Dim.fixed($0) })
-        let w = builder.constant(PassTesting.random([32, 8, 3, 3], seed: 3))
+        let x = builder.input("x", .float32, [1, 6, 6, 8].map { Dim.fixed($0) })
+        let w = builder.constant(PassTesting.random([64, 8, 3, 3], seed: 3))
         builder.output(builder.node("Conv", [x, w], attributes: [ChannelsLastPass.attributeName: .int(1),
+                                                                 "dilations": .ints([2, 2]),
                                                                  PackWeightsPass.attributeName: .int(1)]), as: "y")
         let session = try InferenceSession(model: Model(graph: try builder.build()), options: .init(threads: 1))
-        #expect(throws: (any Error).self) { try session.run(["x": PassTesting.random([1, 4, 4, 8], seed: 1)]) }
+        #expect(throws: (any Error).self) { try session.run(["x": PassTesting.random([1, 6, 6, 8], seed: 1)]) }
     }
 }
