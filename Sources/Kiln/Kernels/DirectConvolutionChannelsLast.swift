@@ -56,7 +56,9 @@ package enum DirectConvolutionChannelsLast {
             && channels >= (kernel[0] * kernel[1] > 1 ? minimumChannels : minimumPointwiseChannels)
     }
 
-    package static let minimumChannelsWithNarrowerGroup = 512
+    /// `KILN_DIRECT_NARROWER_GROUP_MIN` overrides it when converting (for measuring).
+    package static let minimumChannelsWithNarrowerGroup =
+        ProcessInfo.processInfo.environment["KILN_DIRECT_NARROWER_GROUP_MIN"].flatMap { Int($0) } ?? 512
 
     /// Whether this build runs the kernel at all.
     package static var isAvailable: Bool { BuildTarget.hasAVX512 && enabled }
