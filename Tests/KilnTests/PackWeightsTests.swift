@@ -143,6 +143,26 @@ import Testing
         #expect(stored(unknownSize) == [2, 3, 1])
     }
 
+    /// A joined convolution's 3x3 branch stores its transform too (one value per branch).
+    @Test func aJoinedBranchStoresItsWinogradTransform() throws {
+        var builder = GraphBuilder()
+        let x = builder.input("x", .float32, [.symbolic("batch"), 24, 24, 16])
+        func conv(_ kernel: Int, seed: UInt64) -> String {
+            builder.node("Conv", [x, builder.constant(PassTesting.random([64, 16, kernel, kernel], seed: seed)),
+                                  builder.constant(PassTesting.random([64], seed: seed + 1))],
+                         attributes: [ChannelsLastPass.attributeName: .int(1),
+                                      "pads": .ints(Array(repeating: kernel / 2, count: 4))])
+        }
+        builder.output(builder.node("Concat", [conv(1, seed: 31), conv(3, seed: 33)], attributes: ["axis": .int(3)]),
+                       as: "y")
+        let (joined, _) = try PassTesting.apply(FuseConcatConvolutionsPass(), to: try builder.build())
+        let (graph, fired) = try PassTesting.apply(Self.winogradPass, to: joined, tolerance: 1e-4)
+        #expect(fired == 1)
+        let join = try #require(graph.nodes.first { $0.opType == KilnConcatConvolutions.opType })
+        #expect(join.attributes[PackWeightsPass.attributeName]?.description == Attribute.ints([0, 2]).description)
+        #expect(graph.storesWinogradWeights)
+    }
+
     /// `W = G⁻¹ U G⁻ᵀ` from three rows and columns of `U` gives W back up to rounding.
     @Test(arguments: [WinogradChannelsLast.Tile.f4x4, .f2x2])
     func winogradTransformsInvert(tile: WinogradChannelsLast.Tile) throws {

@@ -89,17 +89,28 @@ public struct PackWeightsPass: GraphPass {
                 node.inputs[1] = try packed(node.inputs[1], weights, .convolution, in: &graph, names: &packedNames)
                 node.attributes[Self.attributeName] = .int(1)
             case KilnConcatConvolutions.opType:
-                guard directConvolutions, node.inputs.count % 2 == 1 else { continue }
+                guard directConvolutions || winogradConvolutions, node.inputs.count % 2 == 1,
+                      let pads = try node.ints("pads"), pads.count == 2 * (node.inputs.count - 1) else { continue }
                 var flags: [Int] = []
                 for position in stride(from: 1, to: node.inputs.count, by: 2) {
-                    let weights = try convolutionWeights(node, name: node.inputs[position], in: graph)
+                    // The branch as the Conv that KilnConcatConvolutions runs it with.
+                    var branch = node
+                    branch.inputs = [node.inputs[0], node.inputs[position]]
+                    branch.attributes["pads"] = .ints(Array(pads[2 * (position - 1)..<2 * (position - 1) + 4]))
+                    if winogradConvolutions, let (weights, tile) = try winogradWeights(branch, in: graph) {
+                        node.inputs[position] = try packed(node.inputs[position], weights, .winograd(tile), in: &graph,
+                                                           names: &packedNames)
+                        flags.append(tile.storedWeightsAttribute)
+                        continue
+                    }
+                    let weights = directConvolutions ? try convolutionWeights(node, name: node.inputs[position], in: graph) : nil
                     if let weights {
                         node.inputs[position] = try packed(node.inputs[position], weights, .convolution, in: &graph,
                                                            names: &packedNames)
                     }
                     flags.append(weights == nil ? 0 : 1)
                 }
-                guard flags.contains(1) else { continue }
+                guard flags.contains(where: { $0 != 0 }) else { continue }
                 node.attributes[Self.attributeName] = .ints(flags)
             case "Gemm", "MatMul":
                 guard packedProducts, let (weights, transposed) = try productWeights(node, in: graph) else { continue }
@@ -217,13 +228,15 @@ extension Graph {
         nodes.contains { $0.attributes[PackWeightsPass.attributeName] != nil }
     }
 
-    /// Whether some `Conv` reads a W stored as a Winograd transform (``PackWeightsPass``).
+    /// Whether some `Conv` (or branch of a ``KilnConcatConvolutions``) reads a W stored as a
+    /// Winograd transform (``PackWeightsPass``).
     package var storesWinogradWeights: Bool {
         nodes.contains { node in
-            guard node.opType == Conv.opType, case .int(let value)? = node.attributes[PackWeightsPass.attributeName] else {
-                return false
+            switch node.attributes[PackWeightsPass.attributeName] {
+            case .int(let value)?: return WinogradChannelsLast.Tile(storedWeightsAttribute: value) != nil
+            case .ints(let values)?: return values.contains { WinogradChannelsLast.Tile(storedWeightsAttribute: $0) != nil }
+            default: return false
             }
-            return WinogradChannelsLast.Tile(storedWeightsAttribute: value) != nil
         }
     }
 }
