@@ -195,15 +195,22 @@ import Testing
         let plain = try Model(graph: try Self.linearLayers()).serialized()
         #expect(plain[12] == 0)
 
+        Self.expectRefused(bytes, flags: 0, naming: PackWeightsPass.attributeName)
+    }
+
+    /// `bytes` with the header flags set to `flags` (and the header checksum redone) is refused as
+    /// an invalid value at byte 12 whose reason names `subject`.
+    static func expectRefused(_ bytes: [UInt8], flags: UInt8, naming subject: String,
+                              sourceLocation: SourceLocation = #_sourceLocation) {
         var cleared = bytes
-        cleared[12] = 0
+        cleared[12] = flags
         let checksum = XXH64.hash(Array(cleared[0..<56]))
         for index in 0..<8 { cleared[56 + index] = UInt8(truncatingIfNeeded: checksum >> (8 * UInt64(index))) }
-        #expect {
+        #expect(sourceLocation: sourceLocation) {
             _ = try Model(data: cleared)
         } throws: { error in
             guard case FormatError.invalidValue(section: "header", offset: 12, let reason) = error else { return false }
-            return reason.contains(PackWeightsPass.attributeName)
+            return reason.contains(subject)
         }
     }
 
@@ -216,16 +223,7 @@ import Testing
         #expect(UInt32(bytes[12]) | UInt32(bytes[13]) << 8 == 3)
         #expect(try Model(data: bytes).graph.storesWinogradWeights)
 
-        var cleared = bytes
-        cleared[12] = 1
-        let checksum = XXH64.hash(Array(cleared[0..<56]))
-        for index in 0..<8 { cleared[56 + index] = UInt8(truncatingIfNeeded: checksum >> (8 * UInt64(index))) }
-        #expect {
-            _ = try Model(data: cleared)
-        } throws: { error in
-            guard case FormatError.invalidValue(section: "header", offset: 12, let reason) = error else { return false }
-            return reason.contains("Winograd")
-        }
+        Self.expectRefused(bytes, flags: 1, naming: "Winograd")
     }
 
     // MARK: Malformed nodes
