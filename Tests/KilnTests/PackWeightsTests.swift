@@ -262,6 +262,10 @@ import Testing
         }
         #expect(throws: OperatorError.self) { try Gemm(node: node("Gemm", ["transA": .int(1)]), opset: opset) }
         #expect(throws: OperatorError.self) { try Gemm(node: node("Gemm", ["alpha": .float(2)]), opset: opset) }
+        // A Winograd value where only panels exist.
+        let winograd: [String: Attribute] = [PackWeightsPass.attributeName: .int(2)]
+        #expect(throws: OperatorError.self) { try Gemm(node: node("Gemm", winograd), opset: opset) }
+        #expect(throws: OperatorError.self) { try MatMul(node: node("MatMul", winograd), opset: opset) }
         // B or W not a constant, or not whole panels.
         let partial = try Tensor(zeros: .float32, shape: [8, 96])
         var matMul = try MatMul(node: node("MatMul"), opset: opset)

@@ -40,6 +40,16 @@ public struct PackWeightsPass: GraphPass {
     /// Marks a node whose weight input is stored in its kernel's layout.
     package static let attributeName = "kiln_packed_weights"
 
+    /// Whether a `Gemm` or `MatMul` node says its B is stored in panels. The attribute is 0 or 1
+    /// on them (2 and 3 are `Conv`'s Winograd transforms); any other value is an error.
+    package static func storesPanels(_ node: Node) throws -> Bool {
+        let value = try node.int(attributeName, default: 0)
+        guard value == 0 || value == 1 else {
+            throw OperatorError("\(attributeName) must be 0 or 1 on \(node.opType), got \(value)")
+        }
+        return value == 1
+    }
+
     /// Whether ``DirectConvolutionChannelsLast`` runs in the target build.
     package let directConvolutions: Bool
     /// Whether ``PackedMatrixMultiplication`` runs in the target build.

@@ -28,7 +28,7 @@ package struct Gemm: Operator {
         beta = try node.float("beta", default: 1)
         transposeA = try node.int("transA", default: 0) != 0
         transposeB = try node.int("transB", default: 0) != 0
-        storedWeightsPacked = try node.int(PackWeightsPass.attributeName, default: 0) != 0
+        storedWeightsPacked = try PackWeightsPass.storesPanels(node)
         if storedWeightsPacked && (transposeA || alpha != 1) {
             throw OperatorError("\(PackWeightsPass.attributeName) needs transA = 0 and alpha = 1")
         }

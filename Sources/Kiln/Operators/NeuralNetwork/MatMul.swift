@@ -32,7 +32,7 @@ package struct MatMul: Operator {
         addsResidual = try node.int(FuseResidualAddPass.attributeName, default: 0) != 0
         activation = try FusedActivation(node: node)
         try node.expectArity(inputs: addsResidual ? 4...4 : (addsBias ? 3...3 : 2...2))
-        storedWeightsPacked = try node.int(PackWeightsPass.attributeName, default: 0) != 0
+        storedWeightsPacked = try PackWeightsPass.storesPanels(node)
     }
 
     package mutating func prepare(constants: [Tensor?]) throws {
