@@ -36,15 +36,23 @@ public enum BLASLibrary {
     /// `blas_thread_shutdown_` (what it runs around `fork`), looked up at run time because
     /// single-threaded OpenBLAS builds do not have it. `openblas_set_num_threads` starts them again,
     /// so they are stopped after every change of the count, not only once.
+    ///
+    /// One caller at a time past the cheap check: two models loaded at once could otherwise
+    /// interleave one's `openblas_set_num_threads(1)` with the other's shutdown and leave the
+    /// workers running (a clean-clone CI run saw it once, in the test that checks this).
     package static func keepSingleThreaded() {
-        let lowered = openblas_get_num_threads() != 1
-        if lowered { openblas_set_num_threads(1) }
-        guard lowered || !workersStopped.load(ordering: .acquiring) else { return }
-        _ = shutdownWorkers?()
-        workersStopped.store(true, ordering: .releasing)
+        if openblas_get_num_threads() == 1 && workersStopped.load(ordering: .acquiring) { return }
+        adjusting.withLock { _ in
+            let lowered = openblas_get_num_threads() != 1
+            if lowered { openblas_set_num_threads(1) }
+            guard lowered || !workersStopped.load(ordering: .acquiring) else { return }
+            _ = shutdownWorkers?()
+            workersStopped.store(true, ordering: .releasing)
+        }
     }
 
     private static let workersStopped = Atomic<Bool>(false)
+    private static let adjusting = Mutex<Void>(())
 
     private static let shutdownWorkers: (@convention(c) () -> Int32)? = {
         guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "blas_thread_shutdown_") else { return nil }
