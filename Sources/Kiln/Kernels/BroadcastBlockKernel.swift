@@ -25,6 +25,11 @@ package enum BroadcastBlockKernel {
         return ([Vector(repeating: low), Vector(repeating: high)], activation?.unlessClamp)
     }
 
+    /// `(-inf, +inf)` as ``block6(_:channels:tapOffsets:taps:weights:bias:bounds:residuals:outputs:)``'s
+    /// bounds, for a caller that clamps later (after a transform or a copy). One constant for the
+    /// process, so those callers allocate nothing per call for it.
+    package static let noBounds = [Vector(repeating: -.infinity), Vector(repeating: .infinity)]
+
     /// How the callers cut `blocks` row blocks into chunks to go through panel by panel (see
     /// ``PackedMatrixMultiplication``): at most 128 rows or about 512 KiB of input (`rowFloats` per
     /// row) per chunk, whichever is more, and chunks of equal size, so that the items a parallel

@@ -205,9 +205,8 @@ package enum DirectConvolutionChannelsLast {
         let (bounds, remaining) = BroadcastBlockKernel.epilogue(activation: activation)
         let (low, high) = activation?.clampBounds ?? (-.infinity, .infinity)
         let flopsPerItem = positionsPerBlock * channelGroup * taps * channels
-        let unbounded = [BroadcastBlockKernel.Vector(repeating: -.infinity), BroadcastBlockKernel.Vector(repeating: .infinity)]
         tapOffsets.withUnsafeBufferPointer { tapOffsets in bounds.withUnsafeBufferPointer { bounds in
-          unbounded.withUnsafeBufferPointer { unbounded in
+          BroadcastBlockKernel.noBounds.withUnsafeBufferPointer { unbounded in
             let tapOffsets = tapOffsets.baseAddress!, bounds = bounds.baseAddress!, unbounded = unbounded.baseAddress!
             context.parallelFor(items, minimumChunk: max(1, 1 << 20 / max(1, flopsPerItem))) { range in
               withUnsafeTemporaryAllocation(of: Float.self, capacity: positionsPerBlock * channelGroup) { rowBuffer in

@@ -1,24 +1,26 @@
 import Foundation
 
-/// Winograd F(4x4, 3x3) on channels-last data, for AVX-512 builds: a 3x3 stride-1 convolution as
-/// 36 matrix products of (tiles x channels) by (channels x output channels), a quarter of the
-/// direct kernel's multiplications, with the same interpolation points and matrices as
-/// ``WinogradF4Kernels`` (the NCHW version, which runs its products on OpenBLAS).
+/// Winograd F(4x4, 3x3) and F(2x2, 3x3) on channels-last data, for AVX-512 builds: a 3x3 stride-1
+/// convolution as 36 (or 16) matrix products of (tiles x channels) by (channels x output
+/// channels), a quarter (or 1/2.25) of the direct kernel's multiplications, with the same
+/// interpolation points and matrices as ``WinogradF4Kernels`` and ``WinogradKernels`` (the NCHW
+/// versions, which run their products on OpenBLAS).
 ///
 /// Channels-last makes both transforms vector code: a tile's 36 inputs of 16 consecutive channels
 /// are 36 vector loads, and its 36 products of 16 consecutive output channels 36 more, so every
 /// addition of a transform works on 16 channels at once.
 ///
 /// Work is cut into bands of tiles (a few dozen, so that a band's transformed input `V` and
-/// products `M` stay in the core's L2) and, when there are too few bands to keep the threads busy,
-/// groups of 64-column panels of the output. Each item transforms its band's input (once per
-/// thread and band), runs its products on ``BroadcastBlockKernel`` (rows are tiles, columns output
-/// channels) and transforms them back into the output, adding the bias and residual and applying
-/// the activation on the way, while all of it is in cache.
+/// products `M` stay in the core's L2) and, when there are fewer bands than threads, groups of
+/// 64-column panels of the output. Each item transforms its band's input (once per thread and
+/// band), runs its products on ``BroadcastBlockKernel`` (rows are tiles, columns output channels)
+/// and transforms them back into the output, adding the bias and residual and applying the
+/// activation on the way, while all of it is in cache.
 ///
-/// Layouts: `U` (the transformed weights) is `[36, outputChannels / 64, channels, 64]`, so each
-/// position's panel is what ``BroadcastBlockKernel/block6(_:channels:tapOffsets:taps:weights:bias:bounds:residuals:outputs:)``
-/// reads; a band's `V` is `[36, tiles, channels]` and its `M` `[36, tiles, 64 x panels]`.
+/// Layouts (`positions` is 36 or 16): `U` (the transformed weights) is `[positions,
+/// outputChannels / 64, channels, 64]`, so each position's panel is what
+/// ``BroadcastBlockKernel/block6(_:channels:tapOffsets:taps:weights:bias:bounds:residuals:outputs:)``
+/// reads; a band's `V` is `[positions, tiles, channels]` and its `M` `[positions, tiles, 64 x panels]`.
 package enum WinogradChannelsLast {
     typealias Vector = BroadcastBlockKernel.Vector
     static let panelWidth = BroadcastBlockKernel.columns
@@ -309,8 +311,7 @@ package enum WinogradChannelsLast {
         defer { KernelScratch.release(scratch) }
         let output = OutputPlacement(tile: tile, geometry: geometry, outputChannels: outputChannels,
                                      outputStride: outputStride, bias: bias, residual: residual, activation: activation)
-        let noBounds = [Vector(repeating: -.infinity), Vector(repeating: .infinity)]
-        noBounds.withUnsafeBufferPointer { bounds in
+        BroadcastBlockKernel.noBounds.withUnsafeBufferPointer { bounds in
             let bounds = bounds.baseAddress!
             context.parallelChunks(items) { participant, range in
                 let v = scratch + participant * itemFloats, m = v + plan.vFloats
