@@ -20,10 +20,20 @@ package enum BroadcastBlockKernel {
     /// itself. The bounds are two vectors kept in memory and read only after the accumulation:
     /// passed as vectors, they held two registers and pushed two of the 24 accumulators onto the
     /// stack inside the loop.
+    /// No clamp and Relu's share process-wide arrays, so the common cases allocate nothing per call.
     package static func epilogue(activation: FusedActivation?) -> (bounds: [SIMD16<Float>], remaining: FusedActivation?) {
         let (low, high) = activation?.clampBounds ?? (-.infinity, .infinity)
-        return ([Vector(repeating: low), Vector(repeating: high)], activation?.unlessClamp)
+        let bounds = if low == -.infinity && high == .infinity {
+            noBounds
+        } else if low == 0 && high == .infinity {
+            reluBounds
+        } else {
+            [Vector(repeating: low), Vector(repeating: high)]
+        }
+        return (bounds, activation?.unlessClamp)
     }
+
+    private static let reluBounds = [Vector(repeating: 0), Vector(repeating: .infinity)]
 
     /// `(-inf, +inf)` as ``block6(_:channels:tapOffsets:taps:weights:bias:bounds:residuals:outputs:)``'s
     /// bounds, for a caller that clamps later (after a transform or a copy). One constant for the

@@ -209,8 +209,7 @@ package enum DirectConvolutionChannelsLast {
           BroadcastBlockKernel.noBounds.withUnsafeBufferPointer { unbounded in
             let tapOffsets = tapOffsets.baseAddress!, bounds = bounds.baseAddress!, unbounded = unbounded.baseAddress!
             context.parallelFor(items, minimumChunk: max(1, 1 << 20 / max(1, flopsPerItem))) { range in
-              withUnsafeTemporaryAllocation(of: Float.self, capacity: positionsPerBlock * channelGroup) { rowBuffer in
-                let rowBuffer = rowBuffer.baseAddress!
+              StackScratch.withFloats(positionsPerBlock * channelGroup) { rowBuffer in
                 BroadcastBlockKernel.withRowSlots { inputs, outputs, residuals in
                     for item in range {
                         let chunk = item / (groups * blocksPerChunk), group = item / blocksPerChunk % groups

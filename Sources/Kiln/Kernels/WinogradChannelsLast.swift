@@ -185,8 +185,8 @@ package enum WinogradChannelsLast {
         let panels = outputChannels / panelWidth
         let size = tile.inputSize
         context.parallelFor(panels * channels, minimumChunk: 16) { range in
-            withUnsafeTemporaryAllocation(of: Vector.self, capacity: 9 + 3 * size + size) { scratch in
-                let g = scratch.baseAddress!, t = g + 9, out = t + 3 * size
+            StackScratch.withVectors(9 + 3 * size + size) { scratch in
+                let g = scratch, t = g + 9, out = t + 3 * size
                 for item in range {
                     let panel = item / channels, channel = item % channels
                     for slice in 0..<panelWidth / lanes {
@@ -351,8 +351,8 @@ package enum WinogradChannelsLast {
         let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
         let size = tile.inputSize, step = tile.outputSize
         let rowFloats = width * channels
-        withUnsafeTemporaryAllocation(of: Vector.self, capacity: size + size * size) { buffer in
-            let d = buffer.baseAddress!, e = d + size
+        StackScratch.withVectors(size + size * size) { buffer in
+            let d = buffer, e = d + size
             let eFloats = UnsafeMutableRawPointer(e).assumingMemoryBound(to: Float.self)
             for number in tiles {
                 let image = number / tilesPerImage, index = number % tilesPerImage
@@ -460,8 +460,8 @@ package enum WinogradChannelsLast {
         func transform(_ m: UnsafePointer<Float>, tiles: Range<Int>, panelRange: Range<Int>, rowFloats: Int,
                        positionStride: Int, y: UnsafeMutablePointer<Float>) {
             let size = tile.inputSize, step = tile.outputSize
-            withUnsafeTemporaryAllocation(of: Vector.self, capacity: step * size + step) { buffer in
-                let s = buffer.baseAddress!, out = s + step * size
+            StackScratch.withVectors(step * size + step) { buffer in
+                let s = buffer, out = s + step * size
                 for number in tiles {
                     let image = number / tilesPerImage, index = number % tilesPerImage
                     let top = step * (index / tileColumns), left = step * (index % tileColumns)

@@ -69,8 +69,8 @@ package enum WinogradF4Kernels {
         let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
         let paddedWidth = 4 * tileColumns + 2
 
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 12 * paddedWidth) { buffer in
-            let rows = buffer.baseAddress!, transformed = rows + 6 * paddedWidth
+        StackScratch.withFloats(12 * paddedWidth) { buffer in
+            let rows = buffer, transformed = rows + 6 * paddedWidth
             for channel in channelRange {
                 for image in 0..<batch {
                     let source = input + (image * channels + channel) * inputHeight * inputWidth
@@ -132,8 +132,8 @@ package enum WinogradF4Kernels {
         let paddedWidth = 4 * tileColumns
 
         // Rows of s = Aᵀ M (4 x 6 per tile, stored as 24 rows across tiles), then 4 output rows.
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 24 * tileColumns + 4 * paddedWidth) { buffer in
-            let s = buffer.baseAddress!, rowsOut = s + 24 * tileColumns
+        StackScratch.withFloats(24 * tileColumns + 4 * paddedWidth) { buffer in
+            let s = buffer, rowsOut = s + 24 * tileColumns
             for outputChannel in outputChannelRange {
                 let offset = bias?[outputChannel] ?? 0
                 for image in 0..<batch {

@@ -92,8 +92,8 @@ package enum WinogradKernels {
         let padTop = geometry.padsBegin[0], padLeft = geometry.padsBegin[1]
         let paddedWidth = 2 * tileColumns + 2
 
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 8 * paddedWidth) { buffer in
-            let rows = buffer.baseAddress!, transformed = rows + 4 * paddedWidth
+        StackScratch.withFloats(8 * paddedWidth) { buffer in
+            let rows = buffer, transformed = rows + 4 * paddedWidth
             for channel in channelRange {
                 for image in 0..<batch {
                     let source = input + (image * channels + channel) * inputHeight * inputWidth
@@ -148,8 +148,8 @@ package enum WinogradKernels {
         let plane = outputChannels * tiles
         let paddedWidth = 2 * tileColumns
 
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * paddedWidth) { buffer in
-            let upper = buffer.baseAddress!, lower = upper + paddedWidth
+        StackScratch.withFloats(2 * paddedWidth) { buffer in
+            let upper = buffer, lower = upper + paddedWidth
             for outputChannel in outputChannelRange {
                 let offset = bias?[outputChannel] ?? 0
                 for image in 0..<batch {

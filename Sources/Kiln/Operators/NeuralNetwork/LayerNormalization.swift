@@ -53,8 +53,8 @@ package struct LayerNormalization: Operator {
         let normalizedShape = Array(input.shape[resolved...])
         let rows = input.shape[..<resolved].reduce(1, *)
         let length = normalizedShape.reduce(1, *)
-        let scaleValues = try Self.expand(scale, to: normalizedShape, name: "Scale")
-        let biasValues = try bias.map { try Self.expand($0, to: normalizedShape, name: "B") }
+        let scaleValues = try Self.expanded(scale, to: normalizedShape, name: "Scale")
+        let biasValues = try bias.flatMap { try Self.expanded($0, to: normalizedShape, name: "B") }
         let output = try Tensor.uninitialized(.float32, shape: input.shape)
         let statisticsShape = Array(input.shape[..<resolved]) + Array(repeating: 1, count: input.rank - resolved)
         let means = try Tensor.uninitialized(.float32, shape: statisticsShape)
@@ -64,10 +64,8 @@ package struct LayerNormalization: Operator {
             output.withUnsafeMutablePointer(as: Float.self) { y in
                 means.withUnsafeMutablePointer(as: Float.self) { meanOut in
                     inverseDeviations.withUnsafeMutablePointer(as: Float.self) { inverseOut in
-                        scaleValues.withUnsafeBufferPointer { scaleBuffer in
-                            (biasValues ?? []).withUnsafeBufferPointer { biasBuffer in
-                                let scalePointer = scaleBuffer.baseAddress
-                                let biasPointer = biasValues == nil ? nil : biasBuffer.baseAddress
+                        Self.withParameter(scale, expanded: scaleValues) { scalePointer in
+                            Self.withParameter(bias, expanded: biasValues) { biasPointer in
                                 context.parallelFor(rows, minimumChunk: max(1, 8_192 / max(length, 1))) { range in
                                     for row in range {
                                         let source = x + row * length
@@ -89,12 +87,14 @@ package struct LayerNormalization: Operator {
         return [output, means, inverseDeviations]
     }
 
-    /// `parameter` broadcast (one way, numpy rules) to `shape`, as a flat array.
-    private static func expand(_ parameter: Tensor, to shape: [Int], name: String) throws -> [Float] {
+    /// `parameter` broadcast (one way, numpy rules) to `shape`, as a flat array; nil when it already
+    /// has `shape`'s elements in `shape`'s order (broadcastable with as many elements: only leading
+    /// 1s differ), so the kernel reads it in place instead of a copy made on every run.
+    private static func expanded(_ parameter: Tensor, to shape: [Int], name: String) throws -> [Float]? {
         try checkBroadcast([Dim](parameter.shape), to: [Dim](shape), name: name)
-        let values = try parameter.scalars(as: Float.self)
-        if parameter.shape.count == shape.count && parameter.shape == shape { return values }
         let count = shape.reduce(1, *)
+        if parameter.count == count { return nil }
+        let values = try parameter.scalars(as: Float.self)
         let sourceStrides = ShapeArithmetic.strides(parameter.shape)
         let targetStrides = ShapeArithmetic.strides(shape)
         let offset = shape.count - parameter.rank
@@ -105,6 +105,15 @@ package struct LayerNormalization: Operator {
             }
             return values[sourceIndex]
         }
+    }
+
+    /// Runs `body` with `parameter`'s floats: `expanded` when it had to be broadcast, else the
+    /// tensor's own (nil for an absent parameter or an empty shape).
+    private static func withParameter<Result>(_ parameter: Tensor?, expanded: [Float]?,
+                                              _ body: (UnsafePointer<Float>?) -> Result) -> Result {
+        if let expanded { return expanded.withUnsafeBufferPointer { body($0.baseAddress) } }
+        guard let parameter, parameter.count > 0 else { return body(nil) }
+        return parameter.withUnsafePointer(as: Float.self) { body($0) }
     }
 
     /// The scalar reference in `Double`: Y, Mean and InvStdDev for rows of `length` values.
