@@ -224,6 +224,22 @@ import Testing
         #expect(throws: OperatorError.self) { try T.run(Conv.self, [x, w]) }
     }
 
+    /// A node reuses the sizes it worked out for the last run's shapes (``LastRunShape``): runs that
+    /// change shapes back and forth must still get each shape's own geometry.
+    @Test func keepsEachShapesGeometryWhenShapesAlternate() throws {
+        var builder = GraphBuilder(name: "alternating")
+        let x = builder.input("x", .float32, ["batch", 3, "height", "width"])
+        let w = T.random([5, 3, 3, 3], seed: 11), b = T.random([5], seed: 12)
+        let attributes: [String: Attribute] = ["pads": .ints([1, 0, 2, 1]), "strides": .ints([2, 1])]
+        builder.output(builder.node("Conv", [x, builder.constant(w), builder.constant(b)], attributes: attributes), as: "y")
+        let session = try InferenceSession(model: Model(graph: try builder.build()), options: .init(threads: 2))
+        for (index, shape) in [[1, 3, 12, 12], [2, 3, 9, 14], [1, 3, 12, 12], [1, 3, 12, 12], [2, 3, 9, 14]].enumerated() {
+            let input = T.random(shape, seed: UInt64(20 + index))
+            let output = try #require(try session.run(["x": input])["y"])
+            T.expectClose(output, try T.run(Conv.self, [input, w, b], attributes: attributes)[0], "run \(index) \(shape)")
+        }
+    }
+
     @Test func runsAConvolutionStackInASession() throws {
         var builder = GraphBuilder(name: "stack")
         let x = builder.input("x", .float32, ["batch", 3, 12, 12])
