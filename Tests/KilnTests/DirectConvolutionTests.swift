@@ -10,7 +10,7 @@ import Testing
 
     /// Both strides (phase planes; one of four for a 1x1 stride-2 kernel), asymmetric and no
     /// padding, a 5x5 and a 1x1 kernel (read in place when unpadded), NCHW input, widths below one
-    /// block, residual and non-clamp activations.
+    /// block, residual and non-clamp activations, and inputs of few channels (merged columns).
     static let cases: [Case] = [
         Case(channels: 16, outputChannels: 64, spatial: [9, 11]),
         Case(batch: 2, channels: 8, outputChannels: 128, spatial: [6, 5], pads: [0, 1, 2, 0], activation: .relu),
@@ -29,6 +29,13 @@ import Testing
              activation: .clip(low: -0.5, high: 0.5)),
         Case(channels: 64, outputChannels: 1000, spatial: [3, 3], kernel: [1, 1], pads: [0, 0, 0, 0], activation: .relu),
         Case(channels: 8, outputChannels: 72, spatial: [4, 5], bias: false, activation: .sigmoid),
+        // Fewer than 8 channels: kernel rows read as one run (merged columns), ResNet's 7x7 stride-2
+        // stem from NCHW, and channels-last inputs with one and four channels.
+        Case(batch: 2, channels: 3, outputChannels: 128, spatial: [23, 22], kernel: [7, 7], strides: [2, 2],
+             pads: [3, 3, 3, 3], activation: .relu, inputChannelsLast: false),
+        Case(channels: 1, outputChannels: 64, spatial: [9, 10], pads: [1, 1, 1, 1], residual: true),
+        Case(batch: 2, channels: 4, outputChannels: 64, spatial: [10, 11], strides: [2, 2], pads: [1, 0, 0, 1],
+             activation: .clip(low: 0, high: 6)),
     ]
 
     @Test(arguments: cases)
@@ -68,6 +75,12 @@ import Testing
     @Test func unsupportedShapesAreATypedError() throws {
         // Fewer than one group of output channels is left to other kernels; dilation is not supported.
         #expect(!DirectConvolutionChannelsLast.suits(channels: 4, outputChannels: 48, kernel: [3, 3], dilations: [1, 1]))
+        // An image stem takes it when its output channels are whole groups and a kernel row holds
+        // at least 8 values.
+        #expect(DirectConvolutionChannelsLast.suits(channels: 3, outputChannels: 64, kernel: [7, 7], dilations: [1, 1]))
+        #expect(DirectConvolutionChannelsLast.suits(channels: 3, outputChannels: 64, kernel: [3, 3], dilations: [1, 1]))
+        #expect(!DirectConvolutionChannelsLast.suits(channels: 3, outputChannels: 32, kernel: [3, 3], dilations: [1, 1]))
+        #expect(!DirectConvolutionChannelsLast.suits(channels: 1, outputChannels: 64, kernel: [3, 3], dilations: [1, 1]))
         let dilated = SlidingWindowGeometry(inputSize: [6, 6], outputSize: [2, 2], kernel: [3, 3], strides: [1, 1],
                                             dilations: [2, 2], padsBegin: [0, 0], padsEnd: [0, 0])
         #expect(!DirectConvolutionChannelsLast.supports(outputChannels: 64, geometry: dilated))

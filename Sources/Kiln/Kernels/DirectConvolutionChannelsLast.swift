@@ -28,9 +28,11 @@ package enum DirectConvolutionChannelsLast {
     static let positionsPerBlock = BroadcastBlockKernel.rows
 
     /// Whether `Conv` runs this convolution here, measured against im2col + OpenBLAS (2 threads): an
-    /// AVX-512 build; for a kernel larger than 1x1, at least ``minimumChannels`` input channels
-    /// (the 3-channel stem of SqueezeNet ran 10% slower: nine short loops per block and a
-    /// transposing copy of the NCHW image); for a pointwise one, at least
+    /// AVX-512 build; for a kernel larger than 1x1, at least ``minimumChannels`` input channels, or
+    /// fewer with a kernel row of at least that many values (``mergesColumns(channels:kernel:)``:
+    /// with a loop over each tap's 3 channels SqueezeNet's stem ran 10% slower than im2col +
+    /// OpenBLAS; a kernel row at a time, 2 threads, ResNet-50's 7x7 stem 1.20 -> 0.55 ms and
+    /// SqueezeNet's 0.28-0.30 -> 0.17 ms); for a pointwise one, at least
     /// ``minimumPointwiseChannels`` (with 16 to 32, SqueezeNet's expand layers ran 5-30% slower:
     /// too little work per block; from 64, MobileNetV2's layers ran level to 25% faster, its 320 ->
     /// 1280 one at 7x7 171 -> 129 µs). Depends only on the node, never on the input's size, so a
@@ -50,10 +52,25 @@ package enum DirectConvolutionChannelsLast {
     /// (512 -> 1000 at 13x13) took 0.47 ms on OpenBLAS against ORT's 0.37, and runs here now;
     /// MobileNetV2's 96- and 160-channel layers ran slower here (384 -> 96 at 14x14: 0.046 ms on
     /// OpenBLAS, 0.098 here) and stay there.
+    ///
+    /// A kernel larger than 1x1 with fewer than ``minimumChannels`` input channels (a 3-channel
+    /// image's stem) runs here with merged columns (``mergesColumns(channels:kernel:)``) when a
+    /// kernel row holds at least that many values, and its output channels are whole groups.
     package static func suits(channels: Int, outputChannels: Int, kernel: [Int], dilations: [Int]) -> Bool {
-        kernel.count == 2 && dilations == [1, 1] && outputChannels > 0
-            && (outputChannels % channelGroup == 0 || outputChannels >= minimumChannelsWithNarrowerGroup)
+        guard kernel.count == 2, dilations == [1, 1], outputChannels > 0 else { return false }
+        if mergesColumns(channels: channels, kernel: kernel) {
+            return channels * kernel[1] >= minimumChannels && outputChannels % channelGroup == 0
+        }
+        return (outputChannels % channelGroup == 0 || outputChannels >= minimumChannelsWithNarrowerGroup)
             && channels >= (kernel[0] * kernel[1] > 1 ? minimumChannels : minimumPointwiseChannels)
+    }
+
+    /// Whether a block reads a whole kernel row's taps as one run of `kernel[1] * channels` inputs
+    /// (the planes then keep their columns together, ``PaddedPlanes``): for fewer than
+    /// ``minimumChannels`` channels, where a loop over one tap's few channels costs more than its
+    /// FMAs. ResNet-50's 7x7 stem then multiplies 7 runs of 21 values per block instead of 49 of 3.
+    static func mergesColumns(channels: Int, kernel: [Int]) -> Bool {
+        kernel.count == 2 && kernel[1] > 1 && channels < minimumChannels
     }
 
     /// `KILN_DIRECT_NARROWER_GROUP_MIN` overrides it when converting (for measuring).
@@ -155,8 +172,9 @@ package enum DirectConvolutionChannelsLast {
         guard supports(outputChannels: outputChannels, geometry: geometry) else {
             throw OperatorError("the direct channels-last convolution needs a 2-D kernel, dilation 1 and output channels, not \(outputChannels) channels, dilations \(geometry.dilations)")
         }
+        let mergesColumns = mergesColumns(channels: channels, kernel: geometry.kernel)
         let planes = try PaddedPlanes(batch: batch, channels: channels, geometry: geometry,
-                                      inputChannelsLast: inputChannelsLast)
+                                      inputChannelsLast: inputChannelsLast, mergesColumns: mergesColumns)
         let outputStride = outputStride ?? outputChannels
         guard batch > 0, geometry.outputVolume > 0 else { return }
         let buffer = planes.inPlace ? nil
@@ -167,6 +185,11 @@ package enum DirectConvolutionChannelsLast {
 
         let taps = geometry.kernelVolume
         let tapOffsets = planes.tapOffsets(kernel: geometry.kernel)
+        // What one block multiplies per tap offset: a tap's channels, or with merged columns a row
+        // of the kernel, its taps' channels side by side (W's packed order is the same either way).
+        let blockTaps = mergesColumns ? geometry.kernel[0] : taps
+        let blockChannels = mergesColumns ? geometry.kernel[1] * channels : channels
+        let columnStep = mergesColumns ? geometry.strides[1] : 1
         let groups = groupCount(outputChannels: outputChannels)
         // A narrower last group runs on its weights and bias widened to 64 (zeros beyond its width),
         // its blocks stored through a row buffer: `lastWidth` channels of each row are copied out.
@@ -227,7 +250,7 @@ package enum DirectConvolutionChannelsLast {
                         var row = first / outputWidth, column = first - row * outputWidth
                         for slot in 0..<positionsPerBlock {
                             let position = first + slot
-                            inputs[slot] = imageInput + (row * planeWidth + column) * channels
+                            inputs[slot] = imageInput + (row * planeWidth + column * columnStep) * channels
                             let inside = position < imagePositions
                             outputs[slot] = inside ? imageOutput + position * outputStride : nil
                             residuals[slot] = inside ? imageResidual.map { $0 + position * outputChannels } : nil
@@ -237,14 +260,14 @@ package enum DirectConvolutionChannelsLast {
                             }
                         }
                         if group == fullGroups, let widened {
-                            lastGroup(inputs, outputs: outputs, residuals: residuals, channels: channels,
-                                      tapOffsets: tapOffsets, taps: taps, widened: widened,
+                            lastGroup(inputs, outputs: outputs, residuals: residuals, channels: blockChannels,
+                                      tapOffsets: tapOffsets, taps: blockTaps, widened: widened,
                                       bias: bias == nil ? nil : widenedBias,
                                       unbounded: unbounded, rowBuffer: rowBuffer, width: lastWidth,
                                       low: low, high: high, activation: remaining, hasResidual: residual != nil)
                             continue
                         }
-                        BroadcastBlockKernel.block6(inputs, channels: channels, tapOffsets: tapOffsets, taps: taps,
+                        BroadcastBlockKernel.block6(inputs, channels: blockChannels, tapOffsets: tapOffsets, taps: blockTaps,
                                                     weights: weights + group * taps * channels * channelGroup,
                                                     bias: bias.map { $0 + group * channelGroup },
                                                     bounds: bounds, residuals: residual == nil ? nil : UnsafePointer(residuals),
@@ -317,19 +340,26 @@ struct PaddedPlanes {
     /// Whether the input is read as it is: a channels-last input of a pointwise, stride-1,
     /// unpadded convolution is its own single plane.
     let inPlace: Bool
+    /// Whether columns stay together (no column phases): plane column `j` is padded column `j`,
+    /// so a kernel row's taps are consecutive and output column `ow` reads from `ow * stride`.
+    let mergesColumns: Bool
 
-    init(batch: Int, channels: Int, geometry: SlidingWindowGeometry, inputChannelsLast: Bool) throws {
+    init(batch: Int, channels: Int, geometry: SlidingWindowGeometry, inputChannelsLast: Bool,
+         mergesColumns: Bool = false) throws {
         self.batch = batch
         self.channels = channels
         self.geometry = geometry
+        self.mergesColumns = mergesColumns
         let strides = geometry.strides
         let paddedHeight = geometry.inputSize[0] + geometry.padsBegin[0] + geometry.padsEnd[0]
         let paddedWidth = geometry.inputSize[1] + geometry.padsBegin[1] + geometry.padsEnd[1]
         // Every tap of every output must land inside its plane.
         height = max((paddedHeight + strides[0] - 1) / strides[0],
                      geometry.outputSize[0] + (geometry.kernel[0] - 1) / strides[0])
-        width = max((paddedWidth + strides[1] - 1) / strides[1],
-                    geometry.outputSize[1] + (geometry.kernel[1] - 1) / strides[1])
+        width = mergesColumns
+            ? max(paddedWidth, (geometry.outputSize[1] - 1) * strides[1] + geometry.kernel[1])
+            : max((paddedWidth + strides[1] - 1) / strides[1],
+                  geometry.outputSize[1] + (geometry.kernel[1] - 1) / strides[1])
         var total = 0, overflow = false
         func multiply(_ values: [Int]) -> Int {
             values.reduce(1) { product, value in
@@ -342,7 +372,7 @@ struct PaddedPlanes {
             && geometry.padsBegin == [0, 0] && geometry.padsEnd == [0, 0]
         planeFloats = multiply([height, width, channels])
         // Only the phases some tap reads: a 1x1 stride-2 kernel reads one plane of four.
-        phases = [min(strides[0], geometry.kernel[0]), min(strides[1], geometry.kernel[1])]
+        phases = [min(strides[0], geometry.kernel[0]), mergesColumns ? 1 : min(strides[1], geometry.kernel[1])]
         imageFloats = multiply([planeFloats, phases[0], phases[1]])
         total = multiply([imageFloats, batch])
         guard !overflow, total < Int(Int32.max) * 16 else {
@@ -352,12 +382,17 @@ struct PaddedPlanes {
     }
 
     /// Offsets from an output position's address in plane (0, 0) to each tap's input, in the
-    /// order of ``DirectConvolutionChannelsLast/packWeights``.
+    /// order of ``DirectConvolutionChannelsLast/packWeights``; with merged columns, to each kernel
+    /// row's first tap.
     func tapOffsets(kernel: [Int]) -> [Int] {
         let strides = geometry.strides
         var offsets: [Int] = []
         offsets.reserveCapacity(kernel[0] * kernel[1])
         for row in 0..<kernel[0] {
+            if mergesColumns {
+                offsets.append(row % strides[0] * planeFloats + (row / strides[0]) * width * channels)
+                continue
+            }
             for column in 0..<kernel[1] {
                 let plane = row % strides[0] * phases[1] + column % strides[1]
                 offsets.append(plane * planeFloats + ((row / strides[0]) * width + column / strides[1]) * channels)
@@ -370,6 +405,8 @@ struct PaddedPlanes {
     func fill(_ buffer: UnsafeMutablePointer<Float>, from x: UnsafePointer<Float>, channelsLast: Bool,
               context: ExecutionContext) {
         let strides = geometry.strides
+        // Plane columns step through padded columns by the stride, or one by one when merged.
+        let columnStride = mergesColumns ? 1 : strides[1]
         let planeCount = phases[0] * phases[1]
         let inputHeight = geometry.inputSize[0], inputWidth = geometry.inputSize[1]
         let inputVolume = inputHeight * inputWidth
@@ -388,20 +425,20 @@ struct PaddedPlanes {
                 // Plane columns `valid` read input columns `first, first + stride, ...`; the rest
                 // are padding.
                 let valid = SlidingWindowGeometry.validRange(offset: planeColumn - geometry.padsBegin[1],
-                                                              stride: strides[1], limit: inputWidth, count: width)
+                                                              stride: columnStride, limit: inputWidth, count: width)
                 destination.update(repeating: 0, count: valid.lowerBound * channels)
                 let tail = destination + valid.upperBound * channels
                 tail.update(repeating: 0, count: (width - valid.upperBound) * channels)
                 guard !valid.isEmpty else { continue }
-                let first = valid.lowerBound * strides[1] + planeColumn - geometry.padsBegin[1]
+                let first = valid.lowerBound * columnStride + planeColumn - geometry.padsBegin[1]
                 let target = destination + valid.lowerBound * channels
                 if channelsLast {
                     let source = x + ((image * inputHeight + inputRow) * inputWidth + first) * channels
-                    if strides[1] == 1 {
+                    if columnStride == 1 {
                         target.update(from: source, count: valid.count * channels)
                     } else {
                         for column in 0..<valid.count {
-                            let from = source + column * strides[1] * channels, to = target + column * channels
+                            let from = source + column * columnStride * channels, to = target + column * channels
                             for channel in 0..<channels { to[channel] = from[channel] }
                         }
                     }
@@ -409,7 +446,7 @@ struct PaddedPlanes {
                     let source = x + image * channels * inputVolume + inputRow * inputWidth + first
                     for channel in 0..<channels {
                         let from = source + channel * inputVolume, to = target + channel
-                        for column in 0..<valid.count { to[column * channels] = from[column * strides[1]] }
+                        for column in 0..<valid.count { to[column * channels] = from[column * columnStride] }
                     }
                 }
             }
