@@ -161,6 +161,25 @@ import Testing
         }
     }
 
+    /// Outputs an operator builds from values (`Shape` here, through `Tensor(shape:scalars:)`) are
+    /// planned like any other: the recording run sees them, and later runs put them in the arena.
+    @Test func valuesBuiltFromScalarsAreInThePlan() throws {
+        var builder = GraphBuilder(name: "shape")
+        let x = builder.input("x", .float32, ["n", 6])
+        let shape = builder.node("Shape", [x])
+        builder.output(builder.node("Neg", [builder.node("Reshape", [x, shape])]), as: "output")
+        let session = try InferenceSession(model: Model(graph: builder.build()), options: .init(threads: 1))
+        let input = try Self.floats([3, 6], seed: 2)
+        for _ in 0..<3 {
+            let output = try #require(try session.run(["x": input])["output"])
+            #expect(try output.scalars(as: Float.self) == input.scalars(as: Float.self).map { -$0 })
+        }
+        let plan = try #require(session.memoryPlan(forInputShapes: [[3, 6]]))
+        // Step 0 is Shape: its two int64s (in a 64-byte block), alive until Reshape (step 1) read
+        // them. Reshape's output is a view of x and Neg's the graph output: nothing else is planned.
+        #expect(plan.placements.map { [$0.firstStep, $0.lastStep] } == [[0, 1]], "\(plan.placements)")
+    }
+
     /// x -> Mul(x, x) -> opType -> output, with a second input for binary operators.
     private static func chainSession(_ opType: String, binary: Bool, planning: Bool) throws -> InferenceSession {
         var builder = GraphBuilder(name: opType)

@@ -28,7 +28,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
         guard count == scalars.count else {
             throw ShapeError.scalarCountMismatch(shape: shape, expected: count, actual: scalars.count)
         }
-        let storage = TensorStorage(uninitializedByteCount: count * Scalar.dtype.byteSize)
+        let storage = Tensor.storage(byteCount: count * Scalar.dtype.byteSize)
         scalars.withUnsafeBytes { source in
             if let base = source.baseAddress { storage.bytes.copyMemory(from: base, byteCount: source.count) }
         }
@@ -37,7 +37,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
 
     /// Creates a rank-0 tensor.
     public init<Scalar: TensorScalar>(scalar: Scalar) {
-        let storage = TensorStorage(uninitializedByteCount: Scalar.dtype.byteSize)
+        let storage = Tensor.storage(byteCount: Scalar.dtype.byteSize)
         storage.bytes.storeBytes(of: scalar, as: Scalar.self)
         self.init(dtype: Scalar.dtype, shape: [], count: 1, storage: storage)
     }
@@ -45,8 +45,9 @@ public struct Tensor: Sendable, CustomStringConvertible {
     /// Creates a tensor of zeros (false for bool).
     public init(zeros dtype: DType, shape: [Int]) throws {
         let byteCount = try ShapeArithmetic.allocatableByteCount(shape, dtype: dtype)
-        self.init(dtype: dtype, shape: shape, count: byteCount / dtype.byteSize,
-                  storage: TensorStorage(zeroedByteCount: byteCount))
+        let storage = Tensor.storage(byteCount: byteCount)
+        storage.bytes.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+        self.init(dtype: dtype, shape: shape, count: byteCount / dtype.byteSize, storage: storage)
     }
 
     /// Creates a tensor from raw little-endian bytes (copied).
@@ -57,7 +58,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
             throw ShapeError.scalarCountMismatch(
                 shape: shape, expected: byteCount / max(dtype.byteSize, 1), actual: bytes.count / dtype.byteSize)
         }
-        let storage = TensorStorage(uninitializedByteCount: byteCount)
+        let storage = Tensor.storage(byteCount: byteCount)
         if let base = bytes.baseAddress { storage.bytes.copyMemory(from: base, byteCount: byteCount) }
         if dtype == .bool { Tensor.normalizeBools(storage.bytes, count: byteCount) }
         self.init(dtype: dtype, shape: shape, count: byteCount / dtype.byteSize, storage: storage)
@@ -66,10 +67,14 @@ public struct Tensor: Sendable, CustomStringConvertible {
     /// An uninitialized tensor for a kernel to fill. Internal: every byte must be written before use.
     package static func uninitialized(_ dtype: DType, shape: [Int]) throws(ShapeError) -> Tensor {
         let byteCount = try ShapeArithmetic.allocatableByteCount(shape, dtype: dtype)
-        // During a planned session run the bytes come from the run's arena (see RunAllocator).
-        let storage = RunAllocator.current?.storage(byteCount: byteCount)
-            ?? TensorStorage(uninitializedByteCount: byteCount)
-        return Tensor(dtype: dtype, shape: shape, count: byteCount / dtype.byteSize, storage: storage)
+        return Tensor(dtype: dtype, shape: shape, count: byteCount / dtype.byteSize, storage: storage(byteCount: byteCount))
+    }
+
+    /// Bytes for a new tensor: during a planned session run a block of the run's arena (see
+    /// ``RunAllocator``), so an operator that builds its output from values (`Shape`, `Range`,
+    /// `ConstantOfShape`...) does not put it on the heap either; otherwise the heap.
+    private static func storage(byteCount: Int) -> TensorStorage {
+        RunAllocator.current?.storage(byteCount: byteCount) ?? TensorStorage(uninitializedByteCount: byteCount)
     }
 
     /// Rank (number of dims).

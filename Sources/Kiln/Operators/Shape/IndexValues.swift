@@ -29,16 +29,20 @@ package enum IndexValues {
 
     /// Resolves possibly negative axes against `rank` and rejects out-of-range and repeated axes.
     /// - Parameter name: What the axes are, for error messages (e.g. `"axes"`).
+    /// Repeats are found in the result itself (a handful of axes; a `Set` cost two allocations per
+    /// call on every run of the shape operators that take axes).
     package static func normalizeAxes(_ axes: [Int], rank: Int, name: String = "axes") throws -> [Int] {
-        var seen = Set<Int>()
-        return try axes.map { axis in
+        var resolvedAxes: [Int] = []
+        resolvedAxes.reserveCapacity(axes.count)
+        for axis in axes {
             let resolved = axis < 0 ? axis + rank : axis
             guard resolved >= 0 && resolved < rank else {
                 throw OperatorError("\(name) value \(axis) is out of range for rank \(rank)")
             }
-            guard seen.insert(resolved).inserted else { throw OperatorError("\(name) repeats axis \(axis)") }
-            return resolved
+            guard !resolvedAxes.contains(resolved) else { throw OperatorError("\(name) repeats axis \(axis)") }
+            resolvedAxes.append(resolved)
         }
+        return resolvedAxes
     }
 
     /// Checks that an integer input's type, when known, is int64 or int32.

@@ -19,7 +19,7 @@ package struct Unsqueeze: Operator {
     /// The output shape: `shape` with 1s inserted at `axes` (resolved against the output rank).
     static func expand<Element>(_ shape: [Element], axes: [Int], one: Element) throws -> [Element] {
         let outputRank = shape.count + axes.count
-        let inserted = Set(try IndexValues.normalizeAxes(axes, rank: outputRank))
+        let inserted = try IndexValues.normalizeAxes(axes, rank: outputRank)
         var result: [Element] = []
         result.reserveCapacity(outputRank)
         var next = 0
