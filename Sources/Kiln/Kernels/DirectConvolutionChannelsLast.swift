@@ -232,7 +232,8 @@ package enum DirectConvolutionChannelsLast {
           BroadcastBlockKernel.noBounds.withUnsafeBufferPointer { unbounded in
             let tapOffsets = tapOffsets.baseAddress!, bounds = bounds.baseAddress!, unbounded = unbounded.baseAddress!
             context.parallelFor(items, minimumChunk: max(1, 1 << 20 / max(1, flopsPerItem))) { range in
-              StackScratch.withFloats(positionsPerBlock * channelGroup) { rowBuffer in
+              // The row buffer serves only a narrower last group.
+              StackScratch.withFloats(widened == nil ? 0 : positionsPerBlock * channelGroup) { rowBuffer in
                 BroadcastBlockKernel.withRowSlots { inputs, outputs, residuals in
                     for item in range {
                         let chunk = item / (groups * blocksPerChunk), group = item / blocksPerChunk % groups

@@ -20,14 +20,20 @@ package enum StackScratch {
     /// ImageNet-sized models (12 rows of 114 floats for Winograd F(4x4) at 112x112).
     package static let byteCapacity = MemoryLayout<Block>.size
 
-    /// `count` uninitialized vectors (aligned as `SIMD16<Float>`), valid while `body` runs.
+    /// `count` uninitialized vectors (aligned as `SIMD16<Float>`), valid while `body` runs. A count
+    /// of 0 or 1 gets a single vector, without zeroing the whole block: for a caller that needs the
+    /// space only sometimes (the direct kernel's narrower last group).
     @inline(__always)
     package static func withVectors<Result>(
         _ count: Int, _ body: (UnsafeMutablePointer<Vector>) throws -> Result
     ) rethrows -> Result {
-        let byteCount = max(1, count) * MemoryLayout<Vector>.stride
+        if count <= 1 {
+            var single = Vector()
+            return try withUnsafeMutablePointer(to: &single) { try body($0) }
+        }
+        let byteCount = count * MemoryLayout<Vector>.stride
         guard byteCount <= byteCapacity else {
-            let heap = UnsafeMutablePointer<Vector>.allocate(capacity: max(1, count))
+            let heap = UnsafeMutablePointer<Vector>.allocate(capacity: count)
             defer { heap.deallocate() }
             return try body(heap)
         }
@@ -36,7 +42,7 @@ package enum StackScratch {
         var block: Block = (eight, eight, eight, eight, eight, eight, eight, eight,
                             eight, eight, eight, eight, eight, eight, eight, eight)
         return try withUnsafeMutableBytes(of: &block) { raw in
-            try body(raw.baseAddress!.bindMemory(to: Vector.self, capacity: max(1, count)))
+            try body(raw.baseAddress!.bindMemory(to: Vector.self, capacity: count))
         }
     }
 

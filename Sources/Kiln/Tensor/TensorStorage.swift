@@ -27,12 +27,6 @@ package final class TensorStorage: @unchecked Sendable {
         self.plannedReleaseStep = nil
     }
 
-    /// Allocates `byteCount` zeroed bytes.
-    package convenience init(zeroedByteCount byteCount: Int) {
-        self.init(uninitializedByteCount: byteCount)
-        bytes.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
-    }
-
     /// Borrows `byteCount` bytes at `bytes`, kept alive by `owner`.
     package init(borrowing bytes: UnsafeRawPointer, byteCount: Int, owner: AnyObject) {
         self.bytes = UnsafeMutableRawPointer(mutating: bytes)

@@ -28,9 +28,9 @@ package enum IndexValues {
     }
 
     /// Resolves possibly negative axes against `rank` and rejects out-of-range and repeated axes.
-    /// - Parameter name: What the axes are, for error messages (e.g. `"axes"`).
     /// Repeats are found in the result itself (a handful of axes; a `Set` cost two allocations per
     /// call on every run of the shape operators that take axes).
+    /// - Parameter name: What the axes are, for error messages (e.g. `"axes"`).
     package static func normalizeAxes(_ axes: [Int], rank: Int, name: String = "axes") throws -> [Int] {
         var resolvedAxes: [Int] = []
         resolvedAxes.reserveCapacity(axes.count)
